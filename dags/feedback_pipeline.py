@@ -1,0 +1,114 @@
+"""
+### feedback_pipeline — the whole path, land to act
+
+Loads new export files from the landing area into **bronze**, builds **silver** with dbt, **enriches** every
+new record (PII redaction first, then language, sentiment, taxonomy category, urgency), **embeds and indexes**
+the redacted text, builds **gold** with dbt, raises **alerts** for spikes and publishes **Data Docs**.
+A Great Expectations gate stands after every stage and fails the run on a contract breach, naming the
+expectation and sample rows.
+
+Tasks that write the warehouse share the one-slot `warehouse` pool (DuckDB has a single writer locally).
+Logic lives in `feedback_ops.pipeline`; this file only wires it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from airflow.sdk import dag, task
+
+from feedback_ops import pipeline
+
+WAREHOUSE_POOL = "warehouse"
+
+default_args = {
+    "owner": "feedback-ops",
+    "retries": 1,
+    "retry_delay": timedelta(minutes=1),
+    "pool": WAREHOUSE_POOL,
+}
+
+
+@dag(
+    dag_id="feedback_pipeline",
+    doc_md=__doc__,
+    start_date=datetime(2026, 11, 1, tzinfo=timezone.utc),
+    schedule="@hourly",
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args,
+    tags=["feedback-ops", "micro-batch"],
+)
+def feedback_pipeline():
+    @task(retries=0)
+    def land():
+        """List landing files and which are new."""
+        return pipeline.land()
+
+    @task
+    def load_bronze():
+        """Append new files to bronze.feedback_raw."""
+        return pipeline.load_bronze()
+
+    @task(retries=0)
+    def gate(stage: str):
+        """Great Expectations gate for one stage."""
+        return pipeline.check_gate(stage)
+
+    @task
+    def build_silver():
+        """dbt build of staging + intermediate (silver)."""
+        return pipeline.build_silver()
+
+    @task
+    def enrich():
+        """PII redaction, language, sentiment, category, urgency."""
+        return pipeline.enrich()
+
+    @task
+    def embed_and_index():
+        """Embed redacted units and sync the search index."""
+        return pipeline.embed_and_index()
+
+    @task
+    def build_gold():
+        """dbt build of the marts (gold)."""
+        return pipeline.build_gold()
+
+    @task
+    def send_alerts():
+        """Alert on spike incidents."""
+        return pipeline.send_alerts()
+
+    @task
+    def publish_docs():
+        """Great Expectations Data Docs and dbt docs."""
+        return pipeline.publish_docs()
+
+    @task(retries=0)
+    def summarize():
+        """Print the run summary."""
+        text = pipeline.summarize()
+        print(text)
+        return text
+
+    chain = [
+        land(),
+        load_bronze(),
+        gate.override(task_id="gate_bronze")("bronze"),
+        build_silver(),
+        gate.override(task_id="gate_silver")("silver"),
+        enrich(),
+        gate.override(task_id="gate_enrichment")("enrichment"),
+        embed_and_index(),
+        build_gold(),
+        gate.override(task_id="gate_gold")("gold"),
+        send_alerts(),
+        publish_docs(),
+        summarize(),
+    ]
+    for upstream, downstream in zip(chain, chain[1:]):
+        upstream >> downstream
+
+
+feedback_pipeline()

@@ -1,0 +1,1 @@
+"""Alerts: spikes from gold become incidents, delivered through a ``Notifier`` (the local JSONL log by default)."""

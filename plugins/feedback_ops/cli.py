@@ -1,0 +1,112 @@
+"""The ``feedback-ops`` command: run the pipeline or one stage without Airflow, search, print the summary.
+
+The commands call the same functions as the Airflow tasks (``feedback_ops.pipeline``), so anything a DAG does
+can be run and debugged from a terminal::
+
+    feedback-ops run                 # every stage, in order, like the feedback_pipeline DAG
+    feedback-ops run --stage enrich  # one stage
+    feedback-ops summary             # the run summary
+    feedback-ops search "checkout payment failed" --category bug
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from feedback_ops import pipeline
+from feedback_ops.config import get_settings
+
+STAGES: dict[str, Callable[[], Any]] = {
+    "land": pipeline.land,
+    "load_bronze": pipeline.load_bronze,
+    "gate_bronze": lambda: pipeline.check_gate("bronze"),
+    "build_silver": pipeline.build_silver,
+    "gate_silver": lambda: pipeline.check_gate("silver"),
+    "enrich": pipeline.enrich,
+    "gate_enrichment": lambda: pipeline.check_gate("enrichment"),
+    "embed_and_index": pipeline.embed_and_index,
+    "build_gold": pipeline.build_gold,
+    "gate_gold": lambda: pipeline.check_gate("gold"),
+    "send_alerts": pipeline.send_alerts,
+    "publish_docs": pipeline.publish_docs,
+}
+
+
+def _run(args: argparse.Namespace) -> int:
+    names = [args.stage] if args.stage else list(STAGES)
+    for name in names:
+        result = STAGES[name]()
+        print(f"[{name}] {json.dumps(result, default=str)[:400]}")
+    if not args.stage:
+        print(pipeline.summarize())
+    return 0
+
+
+def _summary(_: argparse.Namespace) -> int:
+    print(pipeline.summarize())
+    return 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    from feedback_ops.embed.local import LocalEmbedder
+    from feedback_ops.search.embedded import EmbeddedIndex
+
+    settings = get_settings()
+    embedder = LocalEmbedder()
+    index = EmbeddedIndex(settings.index_dir / "feedback_index.duckdb", dimensions=embedder.dimensions)
+    filters = {k: v for k, v in {"category": args.category, "channel": args.channel}.items() if v}
+    try:
+        hits = index.query(args.query, embedder.embed([args.query])[0], top=args.top, filters=filters)
+    finally:
+        index.close()
+    for hit in hits:
+        meta = hit.metadata
+        print(f"{hit.score:.4f}  {hit.feedback_id}  [{meta.get('channel')} / {meta.get('category')}]  {hit.text[:140]}")
+    return 0
+
+
+def _build_sample_data(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from feedback_ops.ingest.sample_data import build_sample_data
+
+    written = build_sample_data(Path(args.shared_data), Path(args.out), seed=args.seed)
+    for name, count in written.items():
+        print(f"{name}: {count}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``feedback-ops`` command."""
+    parser = argparse.ArgumentParser(prog="feedback-ops", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the pipeline (or one stage) without Airflow")
+    run.add_argument("--stage", choices=list(STAGES), help="run only this stage")
+    run.set_defaults(handler=_run)
+    commands.add_parser("summary", help="print the run summary").set_defaults(handler=_summary)
+    search = commands.add_parser("search", help="hybrid search over the redacted feedback index")
+    search.add_argument("query")
+    search.add_argument("--top", type=int, default=10)
+    search.add_argument("--category")
+    search.add_argument("--channel")
+    search.set_defaults(handler=_search)
+    sample = commands.add_parser("build-sample-data", help="rebuild include/sample_data from ../shared/data")
+    sample.add_argument("--shared-data", default="../shared/data")
+    sample.add_argument("--out", default="include/sample_data")
+    sample.add_argument("--seed", type=int, default=7)
+    sample.set_defaults(handler=_build_sample_data)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``feedback-ops`` command."""
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

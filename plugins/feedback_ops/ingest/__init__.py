@@ -1,0 +1,1 @@
+"""Ingestion: landing discovery, parsing of export files, and the bronze load."""

@@ -1,0 +1,150 @@
+"""The pipeline's stages as plain functions: what each Airflow task and each CLI step calls.
+
+Each function opens what it needs (the warehouse, the index, the models), does one stage, closes, and returns
+a small JSON-serialisable dict (it becomes the task's XCom). Heavy imports stay inside the functions so that
+importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from feedback_ops.config import Settings, get_settings
+
+
+def land(settings: Settings | None = None) -> dict[str, Any]:
+    """List the export files in the landing area and which of them are new."""
+    from feedback_ops.ingest.landing import discover, pending
+    from feedback_ops.warehouse import open_warehouse
+
+    settings = settings or get_settings()
+    settings.ensure_dirs()
+    files = discover(settings.landing_dir)
+    with open_warehouse(settings) as warehouse:
+        loaded = set(warehouse.query_df("select file_checksum from bronze.file_manifest")["file_checksum"])
+    new = pending(files, loaded)
+    return {
+        "landing_dir": str(settings.landing_dir),
+        "files": [f.source_file for f in files],
+        "new_files": [f.source_file for f in new],
+    }
+
+
+def load_bronze(settings: Settings | None = None) -> dict[str, Any]:
+    """Append new landing files to ``bronze.feedback_raw`` (files already loaded are skipped by checksum)."""
+    from feedback_ops.ingest.bronze import load_landing_to_bronze
+    from feedback_ops.warehouse import open_warehouse
+
+    settings = settings or get_settings()
+    with open_warehouse(settings) as warehouse:
+        return load_landing_to_bronze(warehouse, settings).as_dict()
+
+
+def check_gate(stage: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Validate the stage's tables against its Great Expectations suite; raise on a contract breach."""
+    from feedback_ops.quality.frames import gate_frames
+    from feedback_ops.quality.gates import run_gate
+    from feedback_ops.warehouse import open_warehouse
+
+    settings = settings or get_settings()
+    with open_warehouse(settings) as warehouse:
+        frames, params = gate_frames(stage, warehouse, settings)
+    result = run_gate(stage, frames, settings=settings, **params)
+    return {"stage": stage, "success": result.success, "tables": {name: len(f) for name, f in frames.items()}}
+
+
+def build_silver(settings: Settings | None = None) -> dict[str, Any]:
+    """dbt: staging and intermediate models (typed, normalized, deduplicated, quarantined)."""
+    from feedback_ops.transform.dbt import run_dbt
+
+    settings = settings or get_settings()
+    return run_dbt("build", settings, select="tag:silver").as_dict()
+
+
+def current_enrichment_version(settings: Settings) -> str:
+    """The enrichment version the configured backend stamps on its outputs."""
+    from feedback_ops.enrich.local import LocalEnricher
+
+    return LocalEnricher(settings).enrichment_version
+
+
+def enrich(settings: Settings | None = None) -> dict[str, Any]:
+    """Redact PII, then classify (language, sentiment, category, urgency) every record not yet enriched."""
+    from feedback_ops.enrich.runner import enrich_pending
+    from feedback_ops.warehouse import open_warehouse
+
+    settings = settings or get_settings()
+    with open_warehouse(settings) as warehouse:
+        return enrich_pending(warehouse, settings).as_dict()
+
+
+def embed_and_index(settings: Settings | None = None) -> dict[str, Any]:
+    """Embed new redacted units and synchronise the search index; the index count must match the table."""
+    from feedback_ops.embed.local import LocalEmbedder
+    from feedback_ops.search.embedded import EmbeddedIndex
+    from feedback_ops.search.sync import sync_index
+    from feedback_ops.warehouse import open_warehouse
+
+    settings = settings or get_settings()
+    embedder = LocalEmbedder()
+    version = current_enrichment_version(settings)
+    index = EmbeddedIndex(settings.index_dir / "feedback_index.duckdb", dimensions=embedder.dimensions)
+    try:
+        with open_warehouse(settings) as warehouse:
+            return sync_index(warehouse, index, settings, embedder, version).as_dict()
+    finally:
+        index.close()
+
+
+def build_gold(settings: Settings | None = None) -> dict[str, Any]:
+    """dbt: marts (fct_feedback, theme aggregates, spikes, reconciliation) for the current enrichment version."""
+    from feedback_ops.transform.dbt import run_dbt
+
+    settings = settings or get_settings()
+    dbt_vars = {
+        "enrichment_version": current_enrichment_version(settings),
+        "spike_min_volume": settings.spike_min_volume,
+    }
+    return run_dbt("build", settings, select="tag:gold", dbt_vars=dbt_vars).as_dict()
+
+
+def send_alerts(settings: Settings | None = None) -> dict[str, Any]:
+    """Raise one alert per spike incident (new or changed) to the configured notifier."""
+    from feedback_ops.alerts.notifiers import AlertLogNotifier
+    from feedback_ops.alerts.spikes import raise_spike_alerts
+    from feedback_ops.enrich.local import LocalEnricher
+    from feedback_ops.warehouse import open_warehouse
+
+    settings = settings or get_settings()
+    enricher = LocalEnricher(settings)
+    versions = {"enrichment_version": enricher.enrichment_version}
+    with open_warehouse(settings) as warehouse:
+        payloads = raise_spike_alerts(warehouse, settings, AlertLogNotifier(settings.alert_log), versions)
+    return {
+        "alert_log": str(settings.alert_log),
+        "alerts": [{"alert_id": p["alert_id"], "title": p["title"], "delivered": p["delivered"]} for p in payloads],
+    }
+
+
+def publish_docs(settings: Settings | None = None) -> dict[str, Any]:
+    """Build Great Expectations Data Docs and dbt docs under ``.local/``."""
+    from feedback_ops.quality.gates import build_data_docs
+    from feedback_ops.transform.dbt import run_dbt
+
+    settings = settings or get_settings()
+    data_docs = build_data_docs(settings)
+    run_dbt("docs generate", settings, dbt_vars={"enrichment_version": current_enrichment_version(settings)})
+    return {"data_docs": str(data_docs), "dbt_docs": str(settings.dbt_target_dir / "index.html")}
+
+
+def summarize(settings: Settings | None = None) -> str:
+    """The run summary a person reads: counts per stage, quarantine, themes, spikes, alerts, where things are."""
+    from feedback_ops.report.summary import build_summary, render_summary
+    from feedback_ops.warehouse import open_warehouse
+
+    settings = settings or get_settings()
+    with open_warehouse(settings, read_only=True) as warehouse:
+        summary = build_summary(warehouse, settings)
+    text = render_summary(summary, settings)
+    (settings.local_dir / "run_summary.txt").write_text(text, encoding="utf-8")
+    return text

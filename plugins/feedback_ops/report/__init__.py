@@ -1,0 +1,1 @@
+"""Reports a person reads: the run summary (and, later, the insights report)."""

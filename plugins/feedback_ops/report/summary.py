@@ -1,0 +1,110 @@
+"""The end-of-run summary: records per stage, quarantine reasons, top themes, spikes, alerts, and paths."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from feedback_ops.config import Settings
+from feedback_ops.warehouse import DuckDBWarehouse
+
+TOP_THEMES_SQL = """
+    select category, coalesce(product_area, '-') as product_area, count(*) as items,
+        avg(case when sentiment_label = 'negative' then 1.0 else 0.0 end) as negative_share
+    from gold.fct_feedback where category is not null
+    group by all order by items desc, category, product_area limit ?
+"""
+
+
+@dataclass
+class RunSummary:
+    """Figures gathered from the warehouse after a run."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    quarantine: list[dict[str, Any]] = field(default_factory=list)
+    top_themes: list[dict[str, Any]] = field(default_factory=list)
+    spikes: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _count(warehouse: DuckDBWarehouse, table: str) -> int:
+    return int(warehouse.scalar(f"select count(*) from {table}")) if warehouse.table_exists(table) else 0
+
+
+def _alerts(settings: Settings) -> list[dict[str, Any]]:
+    if not settings.alert_log.exists():
+        return []
+    latest: dict[str, dict[str, Any]] = {}
+    for line in settings.alert_log.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            alert = json.loads(line)
+            latest[alert["alert_id"]] = alert
+    return list(latest.values())
+
+
+def build_summary(warehouse: DuckDBWarehouse, settings: Settings, top: int = 8) -> RunSummary:
+    """Read the figures of the latest run from the warehouse and the alert log."""
+    summary = RunSummary()
+    summary.counts = {
+        "landing files loaded": _count(warehouse, "bronze.file_manifest"),
+        "bronze rows": _count(warehouse, "bronze.feedback_raw"),
+        "silver feedback items": _count(warehouse, "silver.int_feedback_deduplicated"),
+        "quarantined rows": _count(warehouse, "silver.int_feedback_quarantined"),
+        "duplicate rows": _count(warehouse, "silver.int_feedback_duplicates"),
+        "enriched items (current version)": _count(warehouse, "gold.stg_enrichment__feedback_enrichments")
+        if warehouse.table_exists("gold.stg_enrichment__feedback_enrichments")
+        else _count(warehouse, "enrichment.feedback_enrichment"),
+        "embedded units": _count(warehouse, "enrichment.embeddings"),
+        "gold fct_feedback rows": _count(warehouse, "gold.fct_feedback"),
+    }
+    if warehouse.table_exists("silver.int_feedback_quarantined"):
+        summary.quarantine = warehouse.query_df(
+            "select split_part(quarantine_reason, ':', 1) as reason, count(*) as n, min(source_file) as example_file "
+            "from silver.int_feedback_quarantined group by all order by n desc, reason"
+        ).to_dict("records")
+    if warehouse.table_exists("gold.fct_feedback"):
+        summary.top_themes = warehouse.query_df(TOP_THEMES_SQL, [top]).to_dict("records")
+    if warehouse.table_exists("gold.rpt_theme_spikes"):
+        summary.spikes = warehouse.query_df(
+            "select created_date, category, product_area, volume, baseline_median, robust_z "
+            "from gold.rpt_theme_spikes where is_spike order by created_date, category, product_area"
+        ).to_dict("records")
+    summary.alerts = _alerts(settings)
+    return summary
+
+
+def render_summary(summary: RunSummary, settings: Settings) -> str:
+    """Plain-text rendering for the terminal and ``.local/run_summary.txt``."""
+    lines = ["", "Feedback Ops — run summary", "=" * 26, "", "Records per stage:"]
+    lines += [f"  {name:<36} {value:>8,}" for name, value in summary.counts.items()]
+    c = summary.counts
+    balanced = c["bronze rows"] == c["silver feedback items"] + c["quarantined rows"] + c["duplicate rows"]
+    lines.append(f"  bronze = silver + quarantined + duplicates: {'yes' if balanced else 'NO — investigate'}")
+    lines += ["", "Quarantined rows, by reason:"]
+    lines += [f"  {q['reason']:<36} {q['n']:>8,}   (e.g. in {q['example_file']})" for q in summary.quarantine] or ["  none"]
+    lines += ["", "Top themes (category / product area):", f"  {'theme':<36} {'items':>8}  negative"]
+    lines += [
+        f"  {t['category'] + ' / ' + t['product_area']:<36} {t['items']:>8,}  {t['negative_share']:>7.0%}"
+        for t in summary.top_themes
+    ]
+    lines += ["", "Spikes (day, theme, volume vs baseline):"]
+    lines += [
+        f"  {s['created_date']}  {s['category']} / {s['product_area']}: {s['volume']} vs {s['baseline_median']:g} "
+        f"(robust z {s['robust_z']:.1f})"
+        for s in summary.spikes
+    ] or ["  none"]
+    lines += ["", f"Alerts raised: {len(summary.alerts)}"]
+    lines += [f"  [{a['owner']}] {a['title']}" for a in summary.alerts]
+    lines += [
+        "",
+        "Where things are:",
+        f"  warehouse (DuckDB)   {settings.warehouse_path}",
+        f"  search index         {settings.index_dir / 'feedback_index.duckdb'}",
+        f"  alert log            {settings.alert_log}",
+        f"  Data Docs (GX)       {settings.data_docs_dir / 'index.html'}",
+        f"  dbt docs             {settings.dbt_target_dir / 'index.html'}  (serve: make dbt-docs)",
+        f"  this summary         {settings.local_dir / 'run_summary.txt'}",
+        "",
+    ]
+    return "\n".join(lines)

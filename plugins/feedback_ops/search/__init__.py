@@ -1,0 +1,1 @@
+"""Semantic retrieval: the ``SearchIndex`` protocol, the embedded local index, and index synchronisation."""

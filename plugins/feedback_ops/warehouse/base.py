@@ -1,0 +1,35 @@
+"""The ``Warehouse`` protocol every runtime implements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+
+class Warehouse(Protocol):
+    """What the Python stages need from a SQL warehouse."""
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        """Run one statement."""
+
+    def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        """Run a query and return its result as a DataFrame (small results only)."""
+
+    def iter_batches(self, sql: str, batch_size: int, params: Sequence[Any] | None = None) -> Iterator[pa.Table]:
+        """Stream a query's result in Arrow batches of at most ``batch_size`` rows."""
+
+    def append(self, table: str, frame: pd.DataFrame) -> int:
+        """Insert the rows of ``frame`` (columns by name) and return how many were written."""
+
+    def upsert(self, table: str, frame: pd.DataFrame, keys: Sequence[str]) -> int:
+        """Insert or replace rows of ``frame`` matched on ``keys``; return rows written."""
+
+    def table_exists(self, table: str) -> bool:
+        """Whether ``schema.table`` exists."""
+
+    def close(self) -> None:
+        """Release the connection."""

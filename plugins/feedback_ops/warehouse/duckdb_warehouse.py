@@ -1,0 +1,133 @@
+"""DuckDB implementation of the warehouse: the local runtime's single file.
+
+DuckDB allows one writing process at a time, so a connection is opened for a unit of work and closed after
+it (``with open_warehouse(settings) as wh: ...``); Airflow tasks that write share a one-slot pool.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from feedback_ops.config import Settings, get_settings
+from feedback_ops.warehouse.schema import DDL
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+
+
+def _checked(identifier: str) -> str:
+    if not _IDENTIFIER.match(identifier):
+        raise ValueError(f"not a plain table or column name: {identifier!r}")
+    return identifier
+
+
+class DuckDBWarehouse:
+    """A warehouse in one DuckDB file."""
+
+    def __init__(self, path: Path, read_only: bool = False) -> None:
+        import duckdb
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.connection = duckdb.connect(str(path), read_only=read_only)
+
+    def ensure_schema(self) -> None:
+        """Create the bronze and enrichment tables if they do not exist."""
+        for statement in DDL:
+            self.connection.execute(statement)
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        self.connection.execute(sql, params or [])
+
+    def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        return self.connection.execute(sql, params or []).df()
+
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        """Run a query returning one value."""
+        row = self.connection.execute(sql, params or []).fetchone()
+        return None if row is None else row[0]
+
+    def iter_batches(self, sql: str, batch_size: int, params: Sequence[Any] | None = None) -> Iterator[pa.Table]:
+        import pyarrow as pa
+
+        reader = self.connection.execute(sql, params or []).fetch_record_batch(batch_size)
+        for batch in reader:
+            yield pa.Table.from_batches([batch])
+
+    def append(self, table: str, frame: pd.DataFrame) -> int:
+        if frame.empty:
+            return 0
+        columns = ", ".join(_checked(c) for c in frame.columns)
+        self.connection.register("_incoming", frame)
+        try:
+            self.connection.execute(f"insert into {_checked(table)} ({columns}) select {columns} from _incoming")
+        finally:
+            self.connection.unregister("_incoming")
+        return len(frame)
+
+    def upsert(self, table: str, frame: pd.DataFrame, keys: Sequence[str]) -> int:
+        if frame.empty:
+            return 0
+        columns = [_checked(c) for c in frame.columns]
+        key_list = ", ".join(_checked(k) for k in keys)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+        self.connection.register("_incoming", frame)
+        try:
+            self.connection.execute(
+                f"insert into {_checked(table)} ({', '.join(columns)}) select {', '.join(columns)} from _incoming "
+                f"on conflict ({key_list}) do update set {updates}"
+            )
+        finally:
+            self.connection.unregister("_incoming")
+        return len(frame)
+
+    def table_exists(self, table: str) -> bool:
+        schema, _, name = _checked(table).rpartition(".")
+        count = self.scalar(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema or "main", name],
+        )
+        return bool(count)
+
+    def transaction(self) -> Any:
+        """Context manager running the enclosed statements in one transaction."""
+        return _Transaction(self.connection)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class _Transaction:
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    def __enter__(self) -> None:
+        self.connection.execute("begin transaction")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self.connection.execute("rollback" if exc_type else "commit")
+
+
+@contextmanager
+def open_warehouse(settings: Settings | None = None, read_only: bool = False) -> Iterator[DuckDBWarehouse]:
+    """Open the configured warehouse for one unit of work, with the Python-owned tables in place."""
+    settings = settings or get_settings()
+    if settings.runtime != "local":
+        raise NotImplementedError(
+            f"runtime {settings.runtime!r}: the Databricks warehouse arrives with the production-path issue; "
+            "set FEEDBACK_OPS_RUNTIME=local"
+        )
+    warehouse = DuckDBWarehouse(settings.warehouse_path, read_only=read_only)
+    try:
+        if not read_only:
+            warehouse.ensure_schema()
+        yield warehouse
+    finally:
+        warehouse.close()

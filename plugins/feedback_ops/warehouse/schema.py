@@ -1,0 +1,75 @@
+"""DDL of the tables Python writes (bronze and enrichment). dbt owns ``silver`` and ``gold``.
+
+Kept in one place so the local warehouse, tests and docs agree; see ``docs/data-model.md``.
+"""
+
+EMBEDDING_DIMENSIONS = 384
+
+DDL: tuple[str, ...] = (
+    "create schema if not exists bronze",
+    "create schema if not exists enrichment",
+    """
+    create table if not exists bronze.file_manifest (
+        file_checksum varchar primary key,
+        source_file varchar not null,
+        source_format varchar not null,
+        size_bytes bigint not null,
+        record_count integer not null,
+        batch_id varchar not null,
+        ingested_at timestamp not null
+    )
+    """,
+    """
+    create table if not exists bronze.feedback_raw (
+        bronze_row_id varchar primary key,
+        batch_id varchar not null,
+        source_file varchar not null,
+        file_checksum varchar not null,
+        source_format varchar not null,
+        line_number integer not null,
+        payload varchar,
+        parse_error varchar,
+        ingested_at timestamp not null
+    )
+    """,
+    """
+    create table if not exists enrichment.feedback_enrichment (
+        feedback_id varchar not null,
+        enrichment_version varchar not null,
+        text_hash varchar not null,
+        redacted_text varchar,
+        redaction_counts varchar,
+        language varchar,
+        language_confidence double,
+        category varchar,
+        sentiment_label varchar,
+        sentiment_score double,
+        urgency varchar,
+        confidence double,
+        needs_review boolean,
+        lane varchar,
+        model_name varchar,
+        model_version varchar,
+        prompt_version varchar,
+        taxonomy_version varchar,
+        tokens_in integer,
+        tokens_out integer,
+        cost_usd double,
+        latency_ms double,
+        enriched_at timestamp,
+        primary key (feedback_id, enrichment_version)
+    )
+    """,
+    f"""
+    create table if not exists enrichment.embeddings (
+        unit_id varchar not null,
+        feedback_id varchar not null,
+        text_hash varchar not null,
+        embedding_model varchar not null,
+        embedding_version varchar not null,
+        vector float[{EMBEDDING_DIMENSIONS}],
+        embedded_at timestamp,
+        primary key (unit_id, embedding_version)
+    )
+    """,
+)
