@@ -1,0 +1,213 @@
+{%- set trailing_days = 7 -%}
+{%- set spike_min_volume = var('spike_min_volume', 10) -%}
+
+with
+
+feedback as (
+
+    select * from {{ ref('fct_feedback') }}
+
+),
+
+themed_feedback as (
+
+    select
+        created_date,
+        category,
+        coalesce(product_area, 'unspecified') as product_area,
+        is_negative
+
+    from feedback
+    where is_enriched
+
+),
+
+daily_volumes as (
+
+    select
+        created_date,
+        category,
+        product_area,
+        count(*) as volume,
+        sum(case when is_negative then 1 else 0 end) as negative_count
+
+    from themed_feedback
+    group by
+        created_date,
+        category,
+        product_area
+
+),
+
+date_bounds as (
+
+    select
+        min(created_date) as first_date,
+        max(created_date) as last_date
+
+    from themed_feedback
+
+),
+
+calendar as (
+
+    select {{ date_series('first_date', 'last_date') }} as calendar_day
+    from date_bounds
+
+),
+
+calendar_days as (
+
+    select cast(calendar_day as date) as created_date
+    from calendar
+
+),
+
+themes as (
+
+    select distinct
+        category,
+        product_area
+
+    from daily_volumes
+
+),
+
+-- every day of the data for every theme: a day without feedback is a volume of 0, not a gap
+theme_days as (
+
+    select
+        calendar_days.created_date,
+        themes.category,
+        themes.product_area,
+        coalesce(daily_volumes.volume, 0) as volume,
+        coalesce(daily_volumes.negative_count, 0) as negative_count
+
+    from themes
+    cross join calendar_days
+    left join daily_volumes
+        on themes.category = daily_volumes.category
+        and themes.product_area = daily_volumes.product_area
+        and calendar_days.created_date = daily_volumes.created_date
+
+),
+
+-- the previous {{ trailing_days }} calendar days of each theme-day (fewer at the start of the data)
+trailing_windows as (
+
+    select
+        theme_day.created_date,
+        theme_day.category,
+        theme_day.product_area,
+        trailing_day.volume as trailing_volume
+
+    from theme_days as theme_day
+    inner join theme_days as trailing_day
+        on theme_day.category = trailing_day.category
+        and theme_day.product_area = trailing_day.product_area
+        and trailing_day.created_date < theme_day.created_date
+        and trailing_day.created_date >= {{ dbt.dateadd('day', -trailing_days, 'theme_day.created_date') }}
+
+),
+
+baselines as (
+
+    select
+        created_date,
+        category,
+        product_area,
+        count(*) as baseline_days,
+        percentile_cont(0.5) within group (order by trailing_volume) as baseline_median
+
+    from trailing_windows
+    group by
+        created_date,
+        category,
+        product_area
+
+),
+
+deviations as (
+
+    select
+        trailing_windows.created_date,
+        trailing_windows.category,
+        trailing_windows.product_area,
+        abs(trailing_windows.trailing_volume - baselines.baseline_median) as absolute_deviation
+
+    from trailing_windows
+    inner join baselines
+        on trailing_windows.created_date = baselines.created_date
+        and trailing_windows.category = baselines.category
+        and trailing_windows.product_area = baselines.product_area
+
+),
+
+dispersions as (
+
+    select
+        created_date,
+        category,
+        product_area,
+        percentile_cont(0.5) within group (order by absolute_deviation) as mad
+
+    from deviations
+    group by
+        created_date,
+        category,
+        product_area
+
+),
+
+scored as (
+
+    select
+        theme_days.created_date,
+        theme_days.category,
+        theme_days.product_area,
+        theme_days.volume,
+        theme_days.negative_count,
+        1.0 * theme_days.negative_count / theme_days.volume as negative_share,
+        coalesce(baselines.baseline_days, 0) as baseline_days,
+        baselines.baseline_median,
+        dispersions.mad,
+        -- 1.4826 * MAD estimates the standard deviation; the floor of 1 keeps flat baselines from exploding
+        (theme_days.volume - baselines.baseline_median)
+            / greatest(1.4826 * dispersions.mad, 1) as robust_z
+
+    from theme_days
+    left join baselines
+        on theme_days.created_date = baselines.created_date
+        and theme_days.category = baselines.category
+        and theme_days.product_area = baselines.product_area
+    left join dispersions
+        on theme_days.created_date = dispersions.created_date
+        and theme_days.category = dispersions.category
+        and theme_days.product_area = dispersions.product_area
+    where theme_days.volume > 0
+
+),
+
+flagged as (
+
+    select
+        *,
+        -- the first day of the data has no baseline, hence no spike
+        coalesce(
+            volume >= {{ spike_min_volume }}
+            and volume >= 3 * greatest(baseline_median, 1)
+            and robust_z >= 3.5,
+            false
+        ) as is_spike
+
+    from scored
+
+),
+
+final as (
+
+    select * from flagged
+
+)
+
+select * from final
