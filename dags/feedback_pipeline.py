@@ -13,9 +13,9 @@ Logic lives in `feedback_ops.pipeline`; this file only wires it.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import dag, task
+from airflow.sdk import chain, dag, task
 
 from feedback_ops import pipeline
 
@@ -29,10 +29,72 @@ default_args = {
 }
 
 
+@task(retries=0)
+def land():
+    """List landing files and which are new."""
+    return pipeline.land()
+
+
+@task
+def load_bronze():
+    """Append new files to bronze.feedback_raw."""
+    return pipeline.load_bronze()
+
+
+@task(retries=0)
+def gate(stage: str):
+    """Great Expectations gate for one stage."""
+    return pipeline.check_gate(stage)
+
+
+@task
+def build_silver():
+    """dbt build of staging + intermediate (silver)."""
+    return pipeline.build_silver()
+
+
+@task
+def enrich():
+    """PII redaction, language, sentiment, category, urgency."""
+    return pipeline.enrich()
+
+
+@task
+def embed_and_index():
+    """Embed redacted units and sync the search index."""
+    return pipeline.embed_and_index()
+
+
+@task
+def build_gold():
+    """dbt build of the marts (gold)."""
+    return pipeline.build_gold()
+
+
+@task
+def send_alerts():
+    """Alert on spike incidents."""
+    return pipeline.send_alerts()
+
+
+@task
+def publish_docs():
+    """Great Expectations Data Docs and dbt docs."""
+    return pipeline.publish_docs()
+
+
+@task(retries=0)
+def summarize():
+    """Print the run summary."""
+    text = pipeline.summarize()
+    print(text)
+    return text
+
+
 @dag(
     dag_id="feedback_pipeline",
     doc_md=__doc__,
-    start_date=datetime(2026, 11, 1, tzinfo=timezone.utc),
+    start_date=datetime(2026, 11, 1, tzinfo=UTC),
     schedule="@hourly",
     catchup=False,
     max_active_runs=1,
@@ -40,59 +102,7 @@ default_args = {
     tags=["feedback-ops", "micro-batch"],
 )
 def feedback_pipeline():
-    @task(retries=0)
-    def land():
-        """List landing files and which are new."""
-        return pipeline.land()
-
-    @task
-    def load_bronze():
-        """Append new files to bronze.feedback_raw."""
-        return pipeline.load_bronze()
-
-    @task(retries=0)
-    def gate(stage: str):
-        """Great Expectations gate for one stage."""
-        return pipeline.check_gate(stage)
-
-    @task
-    def build_silver():
-        """dbt build of staging + intermediate (silver)."""
-        return pipeline.build_silver()
-
-    @task
-    def enrich():
-        """PII redaction, language, sentiment, category, urgency."""
-        return pipeline.enrich()
-
-    @task
-    def embed_and_index():
-        """Embed redacted units and sync the search index."""
-        return pipeline.embed_and_index()
-
-    @task
-    def build_gold():
-        """dbt build of the marts (gold)."""
-        return pipeline.build_gold()
-
-    @task
-    def send_alerts():
-        """Alert on spike incidents."""
-        return pipeline.send_alerts()
-
-    @task
-    def publish_docs():
-        """Great Expectations Data Docs and dbt docs."""
-        return pipeline.publish_docs()
-
-    @task(retries=0)
-    def summarize():
-        """Print the run summary."""
-        text = pipeline.summarize()
-        print(text)
-        return text
-
-    chain = [
+    chain(
         land(),
         load_bronze(),
         gate.override(task_id="gate_bronze")("bronze"),
@@ -106,9 +116,7 @@ def feedback_pipeline():
         send_alerts(),
         publish_docs(),
         summarize(),
-    ]
-    for upstream, downstream in zip(chain, chain[1:]):
-        upstream >> downstream
+    )
 
 
 feedback_pipeline()

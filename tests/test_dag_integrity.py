@@ -72,7 +72,7 @@ def test_feedback_pipeline_runs_every_stage_in_order(dagbag):
             order.append(ready[0])
             pending.pop(ready[0])
     assert order == EXPECTED_STAGES
-    for upstream, downstream in zip(EXPECTED_STAGES, EXPECTED_STAGES[1:]):
+    for upstream, downstream in zip(EXPECTED_STAGES, EXPECTED_STAGES[1:], strict=False):
         assert downstream in dag.get_task(upstream).downstream_task_ids
     writers = [t for t in dag.tasks if t.task_id in {"load_bronze", "build_silver", "enrich", "build_gold"}]
     assert {t.pool for t in writers} == {"warehouse"}
@@ -81,9 +81,9 @@ def test_feedback_pipeline_runs_every_stage_in_order(dagbag):
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)
 def test_dag_file_parses_fast_in_a_fresh_interpreter(dag_file: Path):
     code = (
-        "import time, runpy, sys; sys.path.insert(0, %r); import airflow.sdk; t = time.perf_counter(); "
-        "runpy.run_path(%r); print(time.perf_counter() - t)"
-    ) % (str(PROJECT_ROOT / "plugins"), str(dag_file))
+        "import time, runpy, sys; sys.path.insert(0, {!r}); import airflow.sdk; t = time.perf_counter(); "
+        "runpy.run_path({!r}); print(time.perf_counter() - t)"
+    ).format(str(PROJECT_ROOT / "plugins"), str(dag_file))
     started = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     parse_seconds = float(out.stdout.strip().splitlines()[-1])

@@ -85,7 +85,7 @@ class Settings:
             data_docs_dir=local_dir / "data_docs",
             index_dir=local_dir / "index",
             alert_log=_env_path("FEEDBACK_OPS_ALERT_LOG", local_dir / "alerts.jsonl"),
-            models_dir=local_dir / "models",
+            models_dir=_env_path("FEEDBACK_OPS_MODELS_DIR", local_dir / "models"),
             batch_size=int(os.environ.get("FEEDBACK_OPS_BATCH_SIZE", "512")),
             spike_min_volume=int(os.environ.get("FEEDBACK_OPS_SPIKE_MIN_VOLUME", "10")),
         )

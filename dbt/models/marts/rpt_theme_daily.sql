@@ -12,7 +12,7 @@ themed_feedback as (
     select
         created_date,
         category,
-        coalesce(product_area, 'unspecified') as product_area,
+        product_area,
         channel,
         is_negative,
         sentiment_score

@@ -14,7 +14,7 @@ themed_feedback as (
     select
         created_date,
         category,
-        coalesce(product_area, 'unspecified') as product_area,
+        product_area,
         is_negative
 
     from feedback
@@ -73,7 +73,8 @@ themes as (
 
 ),
 
--- every day of the data for every theme: a day without feedback is a volume of 0, not a gap
+-- every day of the data for every theme: a day without feedback is a volume of 0, not a gap.
+-- product_area may be null (a theme of its own): it is joined with `is not distinct from`.
 theme_days as (
 
     select
@@ -87,7 +88,7 @@ theme_days as (
     cross join calendar_days
     left join daily_volumes
         on themes.category = daily_volumes.category
-        and themes.product_area = daily_volumes.product_area
+        and themes.product_area is not distinct from daily_volumes.product_area
         and calendar_days.created_date = daily_volumes.created_date
 
 ),
@@ -104,7 +105,7 @@ trailing_windows as (
     from theme_days as theme_day
     inner join theme_days as trailing_day
         on theme_day.category = trailing_day.category
-        and theme_day.product_area = trailing_day.product_area
+        and theme_day.product_area is not distinct from trailing_day.product_area
         and trailing_day.created_date < theme_day.created_date
         and trailing_day.created_date >= {{ dbt.dateadd('day', -trailing_days, 'theme_day.created_date') }}
 
@@ -139,7 +140,7 @@ deviations as (
     inner join baselines
         on trailing_windows.created_date = baselines.created_date
         and trailing_windows.category = baselines.category
-        and trailing_windows.product_area = baselines.product_area
+        and trailing_windows.product_area is not distinct from baselines.product_area
 
 ),
 
@@ -179,11 +180,11 @@ scored as (
     left join baselines
         on theme_days.created_date = baselines.created_date
         and theme_days.category = baselines.category
-        and theme_days.product_area = baselines.product_area
+        and theme_days.product_area is not distinct from baselines.product_area
     left join dispersions
         on theme_days.created_date = dispersions.created_date
         and theme_days.category = dispersions.category
-        and theme_days.product_area = dispersions.product_area
+        and theme_days.product_area is not distinct from dispersions.product_area
     where theme_days.volume > 0
 
 ),

@@ -54,7 +54,7 @@ def _object_record(number: int, raw: str) -> ParsedRecord:
     try:
         value = json.loads(raw)
     except json.JSONDecodeError as error:
-        return ParsedRecord(number, raw, f"invalid_json: {error.msg} at column {error.colno}")
+        return ParsedRecord(number, raw, f"invalid_json: {error.msg} (column {error.colno})")
     if not isinstance(value, dict):
         return ParsedRecord(number, raw, f"not_a_json_object: got {type(value).__name__}")
     return ParsedRecord(number, json.dumps(value, ensure_ascii=False))
@@ -75,7 +75,7 @@ def parse_json(text: str) -> Iterator[ParsedRecord]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        yield ParsedRecord(1, text, f"invalid_json: {error.msg} at line {error.lineno}")
+        yield ParsedRecord(1, text, f"invalid_json: {error.msg} (line {error.lineno})")
         return
     if isinstance(document, dict) and isinstance(document.get("records"), list):
         document = document["records"]

@@ -12,7 +12,7 @@ someone opens the context by hand (``.local/`` of the project).
 ``sync_project`` is idempotent: it compares each GX object with what the code wants and writes only what
 differs, keeping the ids of unchanged expectations, so in the steady state opening the context and running a
 gate never write to the committed folder (safe with several Airflow task processes at once); the writes it
-does make are serialised by a file lock. ``python -m feedback_ops.quality.project`` regenerates the project
+does make are serialised by a file lock. ``python -m feedback_ops.quality`` regenerates the project
 after a change to ``suites.py``; ``project_drift`` reports differences without writing (a test checks it).
 """
 
@@ -48,7 +48,7 @@ DATA_DOCS_DIR_VARIABLE = "feedback_ops_data_docs_dir"
 PROJECT_CONFIG = f"""\
 # Feedback Ops: Great Expectations project (a File Data Context). Committed: this file, expectations/,
 # validation_definitions/ and checkpoints/, all generated from plugins/feedback_ops/quality/suites.py
-# (`python -m feedback_ops.quality.project`). Validation results and Data Docs are runtime output written
+# (`python -m feedback_ops.quality`). Validation results and Data Docs are runtime output written
 # outside this folder, to the paths the gates pass in (Settings.local_dir / Settings.data_docs_dir);
 # config_variables.yml holds defaults for opening the context by hand.
 config_version: 4
@@ -364,7 +364,3 @@ def main() -> None:
     with project_lock(settings):
         _, changes = sync_project(open_context(settings))
     print("\n".join(f"wrote {change}" for change in changes) or "GX project already in step with suites.py")
-
-
-if __name__ == "__main__":
-    main()

@@ -335,11 +335,12 @@ FCT_FEEDBACK = TableContract(
 RPT_THEME_DAILY = TableContract(
     stage="gold",
     table="rpt_theme_daily",
-    description="gold.rpt_theme_daily: one row per (day, category, product_area, channel).",
-    key_columns=("day", "category", "product_area", "channel"),
+    description="gold.rpt_theme_daily: one row per (created_date, category, product_area, channel).",
+    key_columns=("created_date", "category", "product_area", "channel"),
     expectations=(
-        columns_include(("category", "feedback_count", "negative_share")),
-        *required("category", "feedback_count", "negative_share"),
+        columns_include(("created_date", "category", "product_area", "channel", "feedback_count", "negative_share")),
+        *required("created_date", "category", "feedback_count", "negative_share"),
+        unique_together("created_date", "category", "product_area", "channel"),
         between("feedback_count", min_value=1),
         between("negative_share", 0, 1),
     ),
@@ -351,7 +352,7 @@ RPT_PIPELINE_RECONCILIATION = TableContract(
     description="gold.rpt_pipeline_reconciliation: one row of stage counts and is_balanced.",
     key_columns=("bronze_rows", "silver_rows", "quarantined_rows", "duplicate_rows", "enriched_rows"),
     expectations=(
-        columns_include(("is_balanced",)),
+        columns_include(RECONCILIATION_COLUMNS + ("enriched_rows",)),
         row_count_between(1, 1),
         not_null("is_balanced"),
         in_set("is_balanced", (True,)),

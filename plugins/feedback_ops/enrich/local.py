@@ -1,0 +1,180 @@
+"""``LocalEnricher``: the local enrichment backend, in process and offline.
+
+Per batch: redact PII -> detect language -> embed the redacted text (MiniLM) -> sentiment (logistic regression
+on the embeddings, blended with a rating) -> category (nearest taxonomy centroid) -> urgency (rules) ->
+confidence and ``needs_review``. The models are English: other languages are still classified, with halved
+confidence, and always sent to review.
+
+The embeddings of the redacted text are returned with the results (``enrich_with_embeddings``) so the embed
+stage can store them without embedding twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from feedback_ops.config import Settings, get_settings
+from feedback_ops.embed.base import Embedder
+from feedback_ops.enrich.category import CategoryClassifier, CategoryPrediction
+from feedback_ops.enrich.language import detect_language
+from feedback_ops.enrich.prompts import prompt_version
+from feedback_ops.enrich.redact import Redaction, Redactor
+from feedback_ops.enrich.schemas import EnrichmentResult, FeedbackItem, lane_for
+from feedback_ops.enrich.sentiment import (
+    SentimentModel,
+    load_or_train,
+    sentiment_label,
+    sentiment_score,
+    training_fingerprint,
+)
+from feedback_ops.enrich.taxonomy import load_taxonomy
+from feedback_ops.enrich.urgency import UrgencyRules
+
+if TYPE_CHECKING:
+    import numpy
+
+MODEL_NAME = "local-minilm-logreg"
+RULES_VERSION = "1"
+"""Bump when the rules of this backend change (thresholds, urgency rules): it is part of the model version."""
+REVIEW_BELOW = 0.5
+TRUSTED_LANGUAGES = ("en", "und")
+"""Languages the English models are trusted with; ``und`` is text too short to identify (mostly English)."""
+UNTRUSTED_LANGUAGE_FACTOR = 0.5
+
+
+class LocalEnricher:
+    """Enriches feedback items with local models; versions derive from models, prompts and taxonomy.
+
+    Args:
+        settings: paths of the taxonomy, prompts, training data and model artifacts (process settings if None).
+        embedder: the embedder (a ``LocalEmbedder`` if None); its version is part of the model version.
+        id_patterns: redaction patterns for business identifiers (``redact.DEFAULT_ID_PATTERNS`` if None).
+    """
+
+    model_name = MODEL_NAME
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        id_patterns: Mapping[str, str] | None = None,
+    ) -> None:
+        if embedder is None:
+            from feedback_ops.embed.local import LocalEmbedder
+
+            embedder = LocalEmbedder()
+        self.settings = settings or get_settings()
+        self.embedder = embedder
+        self.redactor = Redactor(id_patterns)
+        self.taxonomy = load_taxonomy(self.settings.taxonomy_path)
+        self.urgency_rules = UrgencyRules(self.taxonomy)
+        self.prompt_version = prompt_version(self.settings.prompts_dir)
+        self._sentiment_fingerprint = training_fingerprint(self.settings.training_dir, embedder.version)
+        self._sentiment: SentimentModel | None = None
+        self._categories: CategoryClassifier | None = None
+
+    @property
+    def taxonomy_version(self) -> str:
+        """Declared taxonomy version + content hash."""
+        return self.taxonomy.version
+
+    @property
+    def model_version(self) -> str:
+        """Embedder, sentiment model (training fingerprint) and rules versions."""
+        return f"{self.embedder.version}+logreg-{self._sentiment_fingerprint[:12]}+rules-{RULES_VERSION}"
+
+    @property
+    def enrichment_version(self) -> str:
+        """Hash of model, prompt and taxonomy versions: one enrichment row per item and value of this."""
+        joined = f"{self.model_version}|{self.prompt_version}|{self.taxonomy_version}"
+        return hashlib.sha256(joined.encode()).hexdigest()[:16]
+
+    def load(self) -> tuple[SentimentModel, CategoryClassifier]:
+        """The models, loaded (or trained, the first time) on first call; ``enrich`` calls it."""
+        if self._sentiment is None:
+            self._sentiment = load_or_train(
+                self.settings.training_dir, self.settings.models_dir, self.embedder
+            )
+        if self._categories is None:
+            self._categories = CategoryClassifier(self.taxonomy, self.embedder)
+        return self._sentiment, self._categories
+
+    def enrich(self, items: Sequence[FeedbackItem]) -> list[EnrichmentResult]:
+        """Enrich a batch of items (results in the same order)."""
+        return self.enrich_with_embeddings(items)[0]
+
+    def enrich_with_embeddings(
+        self, items: Sequence[FeedbackItem]
+    ) -> tuple[list[EnrichmentResult], numpy.ndarray]:
+        """Enrich a batch and also return the embeddings of the redacted texts (row i belongs to item i).
+
+        ``latency_ms`` of each result is the batch's wall time divided by its size (model loading excluded).
+        """
+        sentiment, categories = self.load()
+        started = time.perf_counter()
+        redactions = [self.redactor.redact(item.text) for item in items]
+        languages = [detect_language(redaction.text) for redaction in redactions]
+        embeddings = self.embedder.embed([redaction.text for redaction in redactions])
+        scores = [
+            sentiment_score(float(probability), item.rating, item.channel)
+            for probability, item in zip(sentiment.positive_probability(embeddings), items, strict=True)
+        ]
+        predictions = [
+            categories.predict(row, positive=sentiment_label(score) == "positive")
+            for row, score in zip(categories.similarities(embeddings), scores, strict=True)
+        ]
+        version = self.enrichment_version
+        rows = [
+            self._row(version, *parts)
+            for parts in zip(items, redactions, languages, scores, predictions, strict=True)
+        ]
+        latency_ms = (time.perf_counter() - started) * 1000.0 / max(len(items), 1)
+        context = {"taxonomy": self.taxonomy}
+        results = [
+            EnrichmentResult.model_validate({**row, "latency_ms": latency_ms}, context=context)
+            for row in rows
+        ]
+        return results, embeddings
+
+    def _row(
+        self,
+        enrichment_version: str,
+        item: FeedbackItem,
+        redaction: Redaction,
+        language: tuple[str, float],
+        score: float,
+        prediction: CategoryPrediction,
+    ) -> dict[str, Any]:
+        """One result row (without ``latency_ms``) from the item's model outputs."""
+        label = sentiment_label(score)
+        category = self.taxonomy.get(prediction.category)
+        urgency = self.urgency_rules.assess(redaction.text, category, (label, score), item.severity)
+        trusted = language[0] in TRUSTED_LANGUAGES
+        confidence = prediction.confidence * (1.0 if trusted else UNTRUSTED_LANGUAGE_FACTOR)
+        return {
+            "feedback_id": item.feedback_id,
+            "enrichment_version": enrichment_version,
+            "text_hash": item.text_hash,
+            "redacted_text": redaction.text,
+            "redaction_counts": redaction.counts,
+            "language": language[0],
+            "language_confidence": language[1],
+            "category": category.id,
+            "sentiment_label": label,
+            "sentiment_score": round(max(-1.0, min(1.0, score)), 4),
+            "urgency": urgency,
+            "confidence": round(confidence, 4),
+            "needs_review": confidence < REVIEW_BELOW or not trusted,
+            "lane": lane_for(urgency),
+            "model_name": MODEL_NAME,
+            "model_version": self.model_version,
+            "prompt_version": self.prompt_version,
+            "taxonomy_version": self.taxonomy_version,
+            "tokens_in": 0,
+            "tokens_out": 0,
+            "cost_usd": 0.0,
+        }

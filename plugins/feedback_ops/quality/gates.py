@@ -1,0 +1,247 @@
+"""Quality gates: validate a stage's DataFrames against its GX suites, update Data Docs, fail loudly.
+
+``run_gate("silver", {"int_feedback_deduplicated": df, "reconciliation": recon})`` runs, for each frame, the
+Checkpoint ``<stage>.<table>`` of the GX project (one Validation Definition on a pandas DataFrame asset, then
+``UpdateDataDocsAction`` into ``Settings.data_docs_dir``). It returns a ``GateResult`` when every expectation
+holds and raises ``GateFailed`` otherwise, naming the stage, the suite, each failed expectation with its
+arguments, the unexpected count and a few offending rows by their key columns. A failed gate fails its
+Airflow task on purpose (write, audit, publish).
+
+DataFrames rather than SQL tables: GX 1.24 over SQLAlchemy + DuckDB reads results after the connection closes
+(ARCHITECTURE.md, pitfalls). Great Expectations is imported inside the functions: it is a heavy import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from feedback_ops.config import Settings, get_settings
+from feedback_ops.quality.project import open_context, project_lock, sync_project
+from feedback_ops.quality.suites import CONTRACTS, SENSITIVE_COLUMNS, TableContract
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from great_expectations.core import ExpectationValidationResult
+
+MAX_VALUE_CHARS = 80
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """The result of one expectation on one table."""
+
+    suite: str
+    table: str
+    expectation_type: str
+    column: str | None
+    kwargs: dict[str, Any]
+    success: bool
+    element_count: int | None
+    unexpected_count: int | None
+    sample_rows: tuple[dict[str, Any], ...]
+    observed: str | None
+    """Observed value, mismatch details or the exception message, for expectations without row samples."""
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """What one gate checked: every expectation's outcome and where the Data Docs are."""
+
+    stage: str
+    success: bool
+    outcomes: tuple[ExpectationOutcome, ...]
+    data_docs_index: Path
+
+    @property
+    def failures(self) -> tuple[ExpectationOutcome, ...]:
+        """The expectations that did not hold."""
+        return tuple(outcome for outcome in self.outcomes if not outcome.success)
+
+    @property
+    def statistics(self) -> dict[str, int]:
+        """Counts of evaluated, successful and failed expectations."""
+        failed = len(self.failures)
+        return {
+            "evaluated_expectations": len(self.outcomes),
+            "successful_expectations": len(self.outcomes) - failed,
+            "unsuccessful_expectations": failed,
+        }
+
+
+class GateFailed(Exception):
+    """A stage's data broke its contract. The message says what, where, and which rows."""
+
+    def __init__(self, result: GateResult) -> None:
+        self.result = result
+        super().__init__(describe_failures(result))
+
+
+def reconciliation_frame(
+    bronze_rows: int, silver_rows: int, quarantined_rows: int, duplicate_rows: int
+) -> pd.DataFrame:
+    """The one-row frame of the silver gate: counts and whether bronze = silver + quarantined + duplicates."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "bronze_rows": [bronze_rows],
+            "silver_rows": [silver_rows],
+            "quarantined_rows": [quarantined_rows],
+            "duplicate_rows": [duplicate_rows],
+            "is_balanced": [bronze_rows == silver_rows + quarantined_rows + duplicate_rows],
+        }
+    )
+
+
+def _check_arguments(stage: str, frames: Mapping[str, Any], params: Mapping[str, Any]) -> list[TableContract]:
+    if stage not in CONTRACTS:
+        raise ValueError(f"unknown stage {stage!r}; gated stages: {', '.join(CONTRACTS)}")
+    known = CONTRACTS[stage]
+    unknown = sorted(set(frames) - set(known))
+    if not frames or unknown:
+        raise ValueError(f"stage {stage!r} validates tables {sorted(known)}; got {sorted(frames)}")
+    contracts = [known[table] for table in frames]
+    needed = {name for contract in contracts for name in contract.parameters}
+    if set(params) != needed:
+        raise ValueError(f"stage {stage!r} with tables {sorted(frames)} takes parameters {sorted(needed)}")
+    return contracts
+
+
+def run_gate(
+    stage: str, frames: Mapping[str, pd.DataFrame], settings: Settings | None = None, **params: Any
+) -> GateResult:
+    """Validate each frame of a stage against its suite; update Data Docs; raise ``GateFailed`` on a failure.
+
+    Args:
+        stage: ``bronze``, ``silver``, ``enrichment`` or ``gold``.
+        frames: table name -> DataFrame, for one or more of the stage's tables (see ``suites.CONTRACTS``).
+        settings: paths of the GX project, the runtime stores and the Data Docs; process settings by default.
+        **params: suite parameters the stage's suites need, e.g. ``taxonomy=[category ids]`` for enrichment.
+
+    Returns:
+        The outcome of every expectation and the Data Docs index path.
+
+    Raises:
+        GateFailed: an expectation did not hold (the message lists failures and sample rows).
+        ValueError: unknown stage or table, or missing / unexpected parameters.
+    """
+    settings = settings or get_settings()
+    contracts = _check_arguments(stage, frames, params)
+    with project_lock(settings):
+        context = open_context(settings)
+        checkpoints, _ = sync_project(context, contracts)
+    outcomes: list[ExpectationOutcome] = []
+    for contract in contracts:
+        checkpoint_result = checkpoints[contract.name].run(
+            batch_parameters={"dataframe": frames[contract.table]}, expectation_parameters=dict(params)
+        )
+        for validation_result in checkpoint_result.run_results.values():
+            outcomes.extend(_outcome(contract, result) for result in validation_result.results)
+    result = GateResult(
+        stage=stage,
+        success=all(outcome.success for outcome in outcomes),
+        outcomes=tuple(outcomes),
+        data_docs_index=settings.data_docs_dir / "index.html",
+    )
+    if not result.success:
+        raise GateFailed(result)
+    return result
+
+
+def build_data_docs(settings: Settings | None = None) -> Path:
+    """Rebuild the Data Docs site from the suites and the stored validation results; return its index.html."""
+    settings = settings or get_settings()
+    with project_lock(settings):
+        context = open_context(settings)
+        sync_project(context)
+    context.build_data_docs()
+    return settings.data_docs_dir / "index.html"
+
+
+# --- reading GX results ---------------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """numpy / pandas scalars -> Python values, so messages and results print cleanly."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
+
+
+def _outcome(contract: TableContract, result: ExpectationValidationResult) -> ExpectationOutcome:
+    config = result.expectation_config
+    kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id", "column")}
+    details = dict(result.result or {})
+    rows = tuple(
+        {name: _plain(value) for name, value in row.items()}
+        for row in details.get("partial_unexpected_index_list") or ()
+    )
+    return ExpectationOutcome(
+        suite=contract.name,
+        table=contract.table,
+        expectation_type=config.type,
+        column=config.kwargs.get("column"),
+        kwargs=kwargs,
+        success=bool(result.success),
+        element_count=details.get("element_count"),
+        unexpected_count=details.get("unexpected_count"),
+        sample_rows=rows,
+        observed=_observed(result, details),
+    )
+
+
+def _observed(result: ExpectationValidationResult, details: Mapping[str, Any]) -> str | None:
+    info = result.exception_info or {}
+    if info.get("raised_exception"):
+        return f"error: {str(info.get('exception_message', '')).splitlines()[0]}"
+    if details.get("details"):
+        return str(details["details"])
+    if "observed_value" in details:
+        return f"observed {details['observed_value']!r}"
+    return None
+
+
+def _show(column: str, value: Any) -> str:
+    if column in SENSITIVE_COLUMNS and isinstance(value, str):
+        return f"<{len(value)} chars withheld>"
+    text = repr(value)
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 3] + "..."
+
+
+def _describe_row(row: Mapping[str, Any], keys: Sequence[str], column: str | None) -> str:
+    key_text = ", ".join(f"{k}={_show(k, row[k])}" for k in keys if k in row)
+    if column is None or column in keys or column not in row:
+        return key_text
+    return f"{key_text} -> {column}={_show(column, row[column])}"
+
+
+def _describe_outcome(outcome: ExpectationOutcome, keys: Sequence[str]) -> list[str]:
+    column = f" column={outcome.column}" if outcome.column else ""
+    kwargs = ", ".join(f"{k}={v!r}" for k, v in outcome.kwargs.items())
+    counts = ""
+    if outcome.unexpected_count is not None:
+        counts = f": {outcome.unexpected_count} unexpected of {outcome.element_count} rows"
+    lines = [f"  - {outcome.expectation_type}{column} ({kwargs}){counts}"]
+    if outcome.observed:
+        lines.append(f"      {outcome.observed}")
+    lines.extend(f"      {_describe_row(row, keys, outcome.column)}" for row in outcome.sample_rows)
+    return lines
+
+
+def describe_failures(result: GateResult) -> str:
+    """A readable account of a failed gate, suite by suite."""
+    failures = result.failures
+    lines = [
+        f"quality gate {result.stage!r} failed: {len(failures)} of {len(result.outcomes)} expectations "
+        f"did not hold (Data Docs: {result.data_docs_index})"
+    ]
+    for suite in dict.fromkeys(outcome.suite for outcome in failures):
+        stage, table = suite.split(".", 1)
+        lines.append(f"suite {suite!r} (table {table}):")
+        keys = CONTRACTS[stage][table].key_columns
+        for outcome in failures:
+            if outcome.suite == suite:
+                lines.extend(_describe_outcome(outcome, keys))
+    return "\n".join(lines)
