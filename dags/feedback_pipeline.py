@@ -24,7 +24,7 @@ WAREHOUSE_POOL = "warehouse"
 default_args = {
     "owner": "feedback-ops",
     "retries": 1,
-    "retry_delay": timedelta(minutes=1),
+    "retry_delay": timedelta(seconds=30),
     "pool": WAREHOUSE_POOL,
 }
 

@@ -39,10 +39,17 @@ def init_airflow(env: dict[str, str]) -> None:
     """Create the metadata database and the one-slot warehouse pool."""
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, text=True)
-    subprocess.run([AIRFLOW, "pools", "set", "warehouse", "1", "warehouse writers"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [AIRFLOW, "pools", "set", "warehouse", "1", "warehouse writers"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
 
 
-def run_dag(env: dict[str, str], logical_date: str = "2026-11-22T00:00:00+00:00") -> subprocess.CompletedProcess:
+def run_dag(
+    env: dict[str, str], logical_date: str = "2026-11-22T00:00:00+00:00"
+) -> subprocess.CompletedProcess:
     """``airflow dags test feedback_pipeline``; the output is kept for assertions and printed on failure."""
     return subprocess.run(
         [AIRFLOW, "dags", "test", "feedback_pipeline", logical_date],

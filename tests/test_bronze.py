@@ -73,5 +73,9 @@ def test_bronze_row_ids_are_stable_across_warehouses(settings, tmp_path):
     for configured in (settings, other):
         with open_warehouse(configured) as warehouse:
             load_landing_to_bronze(warehouse, configured)
-            ids.append(warehouse.query_df("select bronze_row_id from bronze.feedback_raw order by 1")["bronze_row_id"].tolist())
+            ids.append(
+                warehouse.query_df("select bronze_row_id from bronze.feedback_raw order by 1")[
+                    "bronze_row_id"
+                ].tolist()
+            )
     assert ids[0] == ids[1]

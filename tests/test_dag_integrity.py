@@ -14,7 +14,18 @@ from feedback_ops.config import PROJECT_ROOT
 
 DAGS_DIR = PROJECT_ROOT / "dags"
 DAG_FILES = sorted(DAGS_DIR.glob("*.py"))
-HEAVY_MODULES = {"pandas", "numpy", "duckdb", "torch", "sentence_transformers", "great_expectations", "openai", "azure", "dbt", "sklearn"}
+HEAVY_MODULES = {
+    "pandas",
+    "numpy",
+    "duckdb",
+    "torch",
+    "sentence_transformers",
+    "great_expectations",
+    "openai",
+    "azure",
+    "dbt",
+    "sklearn",
+}
 
 EXPECTED_STAGES = [
     "land",
@@ -105,3 +116,16 @@ def test_dag_files_are_thin(dag_file: Path):
     tree = ast.parse(dag_file.read_text())
     assert ast.get_docstring(tree), f"{dag_file.name} has no module docstring"
     assert len(dag_file.read_text().splitlines()) <= 130
+
+
+def test_airflow_plugin_loader_skips_the_package():
+    """Airflow imports every .py under plugins/ by file stem (a `dbt_runner.py` would shadow nothing, but a
+    `dbt.py` would shadow dbt); plugins/.airflowignore keeps the package out of the plugin loader."""
+    from airflow._shared.module_loading import find_path_from_directory
+
+    loaded = [
+        p
+        for p in find_path_from_directory(str(PROJECT_ROOT / "plugins"), ".airflowignore", "glob")
+        if p.endswith(".py")
+    ]
+    assert loaded == []

@@ -19,8 +19,8 @@ import pytest
 
 from feedback_ops.config import PROJECT_ROOT, Settings
 from feedback_ops.quality.gates import GateFailed, build_data_docs, reconciliation_frame, run_gate
-from feedback_ops.quality.project import project_drift
-from feedback_ops.quality.suites import BASELINE_TAXONOMY, SILVER_FEEDBACK_COLUMNS
+from feedback_ops.quality.project import project_drift, prune_validation_history
+from feedback_ops.quality.suites import BASELINE_TAXONOMY, FEEDBACK_ENRICHMENT, SILVER_FEEDBACK_COLUMNS
 
 TS = pd.Timestamp("2026-11-20T10:00:00")
 
@@ -36,7 +36,9 @@ def gx_settings(root: Path, project_dir: Path) -> Settings:
 def gx(tmp_path: Path) -> Settings:
     """Settings over a tmp copy of the committed GX project, runtime stores and Data Docs under tmp."""
     project = tmp_path / "great_expectations"
-    shutil.copytree(PROJECT_ROOT / "great_expectations", project, ignore=shutil.ignore_patterns("uncommitted"))
+    shutil.copytree(
+        PROJECT_ROOT / "great_expectations", project, ignore=shutil.ignore_patterns("uncommitted")
+    )
     return gx_settings(tmp_path, project)
 
 
@@ -227,10 +229,14 @@ def test_silver_gate_names_duplicate_feedback_id_and_unknown_channel(gx: Setting
 
 def test_silver_gate_fails_an_unbalanced_reconciliation(gx: Settings) -> None:
     counts = reconciliation_frame(bronze_rows=6, silver_rows=3, quarantined_rows=1, duplicate_rows=1)
-    message = gate_failure("silver", {"int_feedback_deduplicated": silver_feedback(), "reconciliation": counts}, gx)
+    message = gate_failure(
+        "silver", {"int_feedback_deduplicated": silver_feedback(), "reconciliation": counts}, gx
+    )
     assert "suite 'silver.reconciliation'" in message
     assert "expect_column_values_to_be_in_set column=is_balanced" in message
-    assert "bronze_rows=6, silver_rows=3, quarantined_rows=1, duplicate_rows=1 -> is_balanced=False" in message
+    assert (
+        "bronze_rows=6, silver_rows=3, quarantined_rows=1, duplicate_rows=1 -> is_balanced=False" in message
+    )
 
 
 def test_silver_gate_reports_schema_drift(gx: Settings) -> None:
@@ -239,6 +245,15 @@ def test_silver_gate_reports_schema_drift(gx: Settings) -> None:
     message = gate_failure("silver", {"int_feedback_deduplicated": silver, "reconciliation": counts}, gx)
     assert "expect_table_columns_to_match_set" in message
     assert "'unexpected': ['surprise']" in message and "'missing': ['text_hash']" in message
+
+
+def test_a_missing_key_column_is_reported_not_crashed(gx: Settings) -> None:
+    silver = silver_feedback().drop(columns=["feedback_id"])
+    counts = reconciliation_frame(bronze_rows=5, silver_rows=3, quarantined_rows=1, duplicate_rows=1)
+    message = gate_failure("silver", {"int_feedback_deduplicated": silver, "reconciliation": counts}, gx)
+    assert "expect_column_values_to_be_unique column=feedback_id" in message
+    assert 'error: The column "feedback_id" in BatchData does not exist.' in message
+    assert "'missing': ['feedback_id']" in message
 
 
 def test_enrichment_gate_names_out_of_range_scores_unknown_categories_and_leaked_emails(gx: Settings) -> None:
@@ -269,7 +284,10 @@ def test_gold_gate_fails_shares_out_of_range_and_unbalanced_counts(gx: Settings)
     themes = theme_daily()
     themes.loc[1, "negative_share"] = 1.5
     themes.loc[0, "feedback_count"] = 0
-    frames = {"rpt_theme_daily": themes, "rpt_pipeline_reconciliation": pipeline_reconciliation(balanced=False)}
+    frames = {
+        "rpt_theme_daily": themes,
+        "rpt_pipeline_reconciliation": pipeline_reconciliation(balanced=False),
+    }
     message = gate_failure("gold", frames, gx)
     assert "channel='chat' -> negative_share=1.5" in message
     assert "category='bug'" in message and "feedback_count=0" in message
@@ -302,6 +320,17 @@ def test_runs_leave_the_project_folder_untouched_and_build_docs(gx: Settings) ->
     assert tree_digest(gx.gx_project_dir) == before
 
 
+def test_validation_history_is_pruned_per_suite(gx: Settings) -> None:
+    frames, params = valid_frames("enrichment")
+    for _ in range(3):
+        run_gate("enrichment", frames, gx, **params)
+    results = gx.local_dir / "gx" / "validations" / "enrichment" / "feedback_enrichment"
+    pages = gx.data_docs_dir / "validations" / "enrichment" / "feedback_enrichment"
+    assert len(list(results.glob("*/*"))) == 3 and len(list(pages.glob("*/*"))) == 3
+    assert prune_validation_history(gx, [FEEDBACK_ENRICHMENT], keep=1) == 2
+    assert len(list(results.glob("*/*"))) == 1 and len(list(pages.glob("*/*"))) == 1
+
+
 GATE_IN_SUBPROCESS = """
 import sys
 from test_quality_gates import gx_settings, valid_frames
@@ -318,7 +347,10 @@ def test_an_empty_project_is_generated_once_by_concurrent_processes(tmp_path: Pa
     command = [sys.executable, "-c", GATE_IN_SUBPROCESS, str(tmp_path), str(project)]
     processes = [
         subprocess.Popen(
-            command, env={**os.environ, "PYTHONPATH": env_path}, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            command,
+            env={**os.environ, "PYTHONPATH": env_path},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         for _ in range(2)
     ]

@@ -65,7 +65,9 @@ def _search(args: argparse.Namespace) -> int:
         index.close()
     for hit in hits:
         meta = hit.metadata
-        print(f"{hit.score:.4f}  {hit.feedback_id}  [{meta.get('channel')} / {meta.get('category')}]  {hit.text[:140]}")
+        print(
+            f"{hit.score:.4f}  {hit.feedback_id}  [{meta.get('channel')} / {meta.get('category')}]  {hit.text[:140]}"
+        )
     return 0
 
 

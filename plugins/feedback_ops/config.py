@@ -92,7 +92,13 @@ class Settings:
 
     def ensure_dirs(self) -> None:
         """Create the local state folders (idempotent)."""
-        for path in (self.local_dir, self.index_dir, self.data_docs_dir, self.models_dir, self.dbt_target_dir):
+        for path in (
+            self.local_dir,
+            self.index_dir,
+            self.data_docs_dir,
+            self.models_dir,
+            self.dbt_target_dir,
+        ):
             path.mkdir(parents=True, exist_ok=True)
 
 

@@ -55,7 +55,7 @@ def check_gate(stage: str, settings: Settings | None = None) -> dict[str, Any]:
 
 def build_silver(settings: Settings | None = None) -> dict[str, Any]:
     """dbt: staging and intermediate models (typed, normalized, deduplicated, quarantined)."""
-    from feedback_ops.transform.dbt import run_dbt
+    from feedback_ops.transform.dbt_runner import run_dbt
 
     settings = settings or get_settings()
     return run_dbt("build", settings, select="tag:silver").as_dict()
@@ -98,7 +98,7 @@ def embed_and_index(settings: Settings | None = None) -> dict[str, Any]:
 
 def build_gold(settings: Settings | None = None) -> dict[str, Any]:
     """dbt: marts (fct_feedback, theme aggregates, spikes, reconciliation) for the current enrichment version."""
-    from feedback_ops.transform.dbt import run_dbt
+    from feedback_ops.transform.dbt_runner import run_dbt
 
     settings = settings or get_settings()
     dbt_vars = {
@@ -122,14 +122,16 @@ def send_alerts(settings: Settings | None = None) -> dict[str, Any]:
         payloads = raise_spike_alerts(warehouse, settings, AlertLogNotifier(settings.alert_log), versions)
     return {
         "alert_log": str(settings.alert_log),
-        "alerts": [{"alert_id": p["alert_id"], "title": p["title"], "delivered": p["delivered"]} for p in payloads],
+        "alerts": [
+            {"alert_id": p["alert_id"], "title": p["title"], "delivered": p["delivered"]} for p in payloads
+        ],
     }
 
 
 def publish_docs(settings: Settings | None = None) -> dict[str, Any]:
     """Build Great Expectations Data Docs and dbt docs under ``.local/``."""
     from feedback_ops.quality.gates import build_data_docs
-    from feedback_ops.transform.dbt import run_dbt
+    from feedback_ops.transform.dbt_runner import run_dbt
 
     settings = settings or get_settings()
     data_docs = build_data_docs(settings)
@@ -143,7 +145,9 @@ def summarize(settings: Settings | None = None) -> str:
     from feedback_ops.warehouse import open_warehouse
 
     settings = settings or get_settings()
-    with open_warehouse(settings, read_only=True) as warehouse:
+    # Not read-only: in `airflow dags test` every task runs in one process, where dbt-duckdb keeps its own
+    # read-write connection to the file open, and DuckDB refuses a second connection with another mode.
+    with open_warehouse(settings) as warehouse:
         summary = build_summary(warehouse, settings)
     text = render_summary(summary, settings)
     (settings.local_dir / "run_summary.txt").write_text(text, encoding="utf-8")

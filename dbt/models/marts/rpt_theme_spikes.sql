@@ -1,5 +1,6 @@
 {%- set trailing_days = 7 -%}
 {%- set spike_min_volume = var('spike_min_volume', 10) -%}
+{%- set spike_min_baseline_days = var('spike_min_baseline_days', trailing_days) -%}
 
 with
 
@@ -193,9 +194,10 @@ flagged as (
 
     select
         *,
-        -- the first day of the data has no baseline, hence no spike
+        -- a theme-day needs a full trailing window to be judged: early days have no reliable baseline
         coalesce(
-            volume >= {{ spike_min_volume }}
+            baseline_days >= {{ spike_min_baseline_days }}
+            and volume >= {{ spike_min_volume }}
             and volume >= 3 * greatest(baseline_median, 1)
             and robust_z >= 3.5,
             false

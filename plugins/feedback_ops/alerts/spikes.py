@@ -66,7 +66,9 @@ def group_incidents(spikes: list[dict[str, Any]]) -> list[Incident]:
         same_theme = last and (last.category, last.product_area) == (row["category"], row["product_area"])
         if same_theme and row["created_date"] - last.last_day <= timedelta(days=1):
             share_weight = last.volume + row["volume"]
-            last.negative_share = (last.negative_share * last.volume + row["negative_share"] * row["volume"]) / share_weight
+            last.negative_share = (
+                last.negative_share * last.volume + row["negative_share"] * row["volume"]
+            ) / share_weight
             last.last_day = row["created_date"]
             last.volume += int(row["volume"])
             last.peak_robust_z = max(last.peak_robust_z, float(row["robust_z"]))
@@ -101,16 +103,30 @@ def theme_owners(settings: Settings) -> dict[str, str]:
     return owners
 
 
-def build_payload(warehouse: DuckDBWarehouse, incident: Incident, owners: dict[str, str], versions: dict[str, Any]) -> dict[str, Any]:
+def build_payload(
+    warehouse: DuckDBWarehouse, incident: Incident, owners: dict[str, str], versions: dict[str, Any]
+) -> dict[str, Any]:
     """The alert a person reads: what, how big against normal, examples, ids, owner, versions."""
     window = [incident.category, incident.product_area, incident.first_day, incident.last_day]
-    trend_window = [incident.category, incident.product_area, incident.first_day - timedelta(days=7), incident.last_day]
+    trend_window = [
+        incident.category,
+        incident.product_area,
+        incident.first_day - timedelta(days=7),
+        incident.last_day,
+    ]
     trend = warehouse.query_df(TREND_SQL, trend_window)
     examples = warehouse.query_df(EXAMPLES_SQL, window)
     ids = warehouse.query_df(IDS_SQL, window)["feedback_id"].tolist()
     theme = f"{incident.category} / {incident.product_area or 'any area'}"
-    alert_id = "alert_" + hashlib.sha256(f"{incident.category}|{incident.product_area}|{incident.first_day}".encode()).hexdigest()[:16]
-    ratio = incident.volume / max(incident.baseline_median * ((incident.last_day - incident.first_day).days + 1), 1)
+    alert_id = (
+        "alert_"
+        + hashlib.sha256(
+            f"{incident.category}|{incident.product_area}|{incident.first_day}".encode()
+        ).hexdigest()[:16]
+    )
+    ratio = incident.volume / max(
+        incident.baseline_median * ((incident.last_day - incident.first_day).days + 1), 1
+    )
     payload = {
         "alert_id": alert_id,
         "kind": "theme_spike",
@@ -129,7 +145,9 @@ def build_payload(warehouse: DuckDBWarehouse, incident: Incident, owners: dict[s
         "versions": versions,
     }
     revision_basis = {k: v for k, v in payload.items() if k != "examples"}
-    payload["revision"] = hashlib.sha256(json.dumps(revision_basis, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    payload["revision"] = hashlib.sha256(
+        json.dumps(revision_basis, sort_keys=True, default=str).encode()
+    ).hexdigest()[:12]
     return payload
 
 
@@ -138,7 +156,9 @@ def raise_spike_alerts(
 ) -> list[dict[str, Any]]:
     """Send an alert for every new or changed incident; return the incidents' current payloads."""
     spikes = warehouse.query_df(SPIKES_SQL)
-    spikes["created_date"] = spikes["created_date"].map(lambda value: value.date() if hasattr(value, "date") else value)
+    spikes["created_date"] = spikes["created_date"].map(
+        lambda value: value.date() if hasattr(value, "date") else value
+    )
     incidents = group_incidents(spikes.to_dict("records"))
     owners = theme_owners(settings)
     sent = notifier.already_sent()

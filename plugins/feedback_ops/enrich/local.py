@@ -2,8 +2,8 @@
 
 Per batch: redact PII -> detect language -> embed the redacted text (MiniLM) -> sentiment (logistic regression
 on the embeddings, blended with a rating) -> category (nearest taxonomy centroid) -> urgency (rules) ->
-confidence and ``needs_review``. The models are English: other languages are still classified, with halved
-confidence, and always sent to review.
+confidence and ``needs_review``. The models are English: text identified as another language is still
+classified, with halved confidence, and always sent to review.
 
 The embeddings of the redacted text are returned with the results (``enrich_with_embeddings``) so the embed
 stage can store them without embedding twice.
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from feedback_ops.config import Settings, get_settings
 from feedback_ops.embed.base import Embedder
+from feedback_ops.embed.local import LocalEmbedder
 from feedback_ops.enrich.category import CategoryClassifier, CategoryPrediction
 from feedback_ops.enrich.language import detect_language
 from feedback_ops.enrich.prompts import prompt_version
@@ -63,17 +64,13 @@ class LocalEnricher:
         embedder: Embedder | None = None,
         id_patterns: Mapping[str, str] | None = None,
     ) -> None:
-        if embedder is None:
-            from feedback_ops.embed.local import LocalEmbedder
-
-            embedder = LocalEmbedder()
         self.settings = settings or get_settings()
-        self.embedder = embedder
+        self.embedder = embedder or LocalEmbedder()
         self.redactor = Redactor(id_patterns)
         self.taxonomy = load_taxonomy(self.settings.taxonomy_path)
         self.urgency_rules = UrgencyRules(self.taxonomy)
         self.prompt_version = prompt_version(self.settings.prompts_dir)
-        self._sentiment_fingerprint = training_fingerprint(self.settings.training_dir, embedder.version)
+        self._sentiment_fingerprint = training_fingerprint(self.settings.training_dir, self.embedder.version)
         self._sentiment: SentimentModel | None = None
         self._categories: CategoryClassifier | None = None
 
@@ -84,8 +81,9 @@ class LocalEnricher:
 
     @property
     def model_version(self) -> str:
-        """Embedder, sentiment model (training fingerprint) and rules versions."""
-        return f"{self.embedder.version}+logreg-{self._sentiment_fingerprint[:12]}+rules-{RULES_VERSION}"
+        """Embedder, sentiment model (training fingerprint), rules and redaction-pattern versions."""
+        sentiment = f"logreg-{self._sentiment_fingerprint[:12]}"
+        return f"{self.embedder.version}+{sentiment}+rules-{RULES_VERSION}.{self.redactor.version}"
 
     @property
     def enrichment_version(self) -> str:

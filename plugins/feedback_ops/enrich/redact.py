@@ -10,6 +10,7 @@ Precision matters as much as recall: dates, money amounts, years and already-mas
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
@@ -106,6 +107,8 @@ class Redactor:
 
     def __init__(self, id_patterns: Mapping[str, str] | None = None) -> None:
         patterns = DEFAULT_ID_PATTERNS if id_patterns is None else id_patterns
+        # Part of the model version: other id patterns give other redacted text.
+        self.version = hashlib.sha256(repr(sorted(patterns.items())).encode()).hexdigest()[:8]
         # Order matters: e-mails and IBANs contain digit runs the later passes would otherwise claim.
         self._passes: list[tuple[str, re.Pattern[str], _Check | None]] = [
             ("EMAIL", _EMAIL, None),

@@ -75,7 +75,9 @@ def _embedding_frame(results: list[Any], vectors: Any, embedder: Any, now: datet
     )
 
 
-def enrich_pending(warehouse: DuckDBWarehouse, settings: Settings, enricher: Any | None = None) -> EnrichmentRunStats:
+def enrich_pending(
+    warehouse: DuckDBWarehouse, settings: Settings, enricher: Any | None = None
+) -> EnrichmentRunStats:
     """Enrich every silver record that has no enrichment at the enricher's current version."""
     import pandas as pd
 
@@ -87,9 +89,17 @@ def enrich_pending(warehouse: DuckDBWarehouse, settings: Settings, enricher: Any
     stats = EnrichmentRunStats(enrichment_version=version)
     warehouse.execute(f"create or replace temp table _pending as {PENDING_SQL}", [version])
     stats.pending = int(warehouse.scalar("select count(*) from _pending"))
-    before = int(warehouse.scalar("select count(*) from enrichment.feedback_enrichment where enrichment_version = ?", [version]))
+    before = int(
+        warehouse.scalar(
+            "select count(*) from enrichment.feedback_enrichment where enrichment_version = ?", [version]
+        )
+    )
     warehouse.execute(REUSE_BY_TEXT_HASH_SQL, [version])
-    after = int(warehouse.scalar("select count(*) from enrichment.feedback_enrichment where enrichment_version = ?", [version]))
+    after = int(
+        warehouse.scalar(
+            "select count(*) from enrichment.feedback_enrichment where enrichment_version = ?", [version]
+        )
+    )
     stats.reused_by_text_hash = after - before
     remaining = """
         select p.* from _pending as p
@@ -104,7 +114,9 @@ def enrich_pending(warehouse: DuckDBWarehouse, settings: Settings, enricher: Any
         now = datetime.now(UTC).replace(tzinfo=None)
         rows = pd.DataFrame([{**r.model_dump(), "enriched_at": now} for r in results])
         with warehouse.transaction():
-            warehouse.upsert("enrichment.feedback_enrichment", rows, keys=["feedback_id", "enrichment_version"])
+            warehouse.upsert(
+                "enrichment.feedback_enrichment", rows, keys=["feedback_id", "enrichment_version"]
+            )
             warehouse.upsert(
                 "enrichment.embeddings",
                 _embedding_frame(results, vectors, enricher.embedder, now),

@@ -4,15 +4,17 @@ The urgency is the highest level any rule gives:
 
 1. the category's ``base_urgency`` (low for praise and feature requests, medium for most problems);
 2. the record's ``severity`` field when it names a level (``P1``, ``sev2``, ``critical``, ``high`` ...);
-3. an urgency cue of any category in a message that is not positive: ``critical`` when the item's category
-   is an ``incident`` category (bug, billing, account access, performance), else ``high`` — a positive
-   message that mentions a cue ("thanks for fixing the double charge") tells a resolved story;
+3. an urgency cue in a message that is not positive: ``critical`` when both the cue and the item's category
+   belong to ``incident`` categories (bug, billing, account access, performance: "fraud" in a billing item),
+   else ``high`` ("lawyer", "never received"). A positive message that mentions a cue ("thanks for fixing
+   the double charge") tells a resolved story;
 4. a strongly negative item (score <= ``STRONG_NEGATIVE``) in an incident category: ``high``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from feedback_ops.enrich.schemas import SentimentLabel
 from feedback_ops.enrich.taxonomy import URGENCY_LEVELS, Category, Taxonomy, Urgency
@@ -50,20 +52,30 @@ def highest(levels: list[Urgency]) -> Urgency:
     return max(levels, key=URGENCY_LEVELS.index)
 
 
+def _compile(cues: Iterable[str]) -> re.Pattern[str] | None:
+    alternatives = [f"(?:{cue_pattern(cue)})" for cue in sorted(set(cues))]
+    return re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
+
+
+def _find(pattern: re.Pattern[str] | None, text: str) -> list[str]:
+    return [match.group(0).lower() for match in pattern.finditer(text)] if pattern else []
+
+
 class UrgencyRules:
     """The urgency rules of one taxonomy (cue patterns compiled once)."""
 
     def __init__(self, taxonomy: Taxonomy) -> None:
-        cues = sorted({cue for category in taxonomy.categories for cue in category.urgency_cues})
-        self._cues = (
-            re.compile("|".join(f"(?:{cue_pattern(cue)})" for cue in cues), re.IGNORECASE) if cues else None
+        self._incident_cues = _compile(
+            c for category in taxonomy.categories if category.incident for c in category.urgency_cues
+        )
+        self._other_cues = _compile(
+            c for category in taxonomy.categories if not category.incident for c in category.urgency_cues
         )
 
-    def matched_cues(self, text: str) -> list[str]:
-        """The urgency cues found in ``text``, in order of appearance."""
-        if self._cues is None:
-            return []
-        return [match.group(0).lower() for match in self._cues.finditer(text.replace(_CURLY_APOSTROPHE, "'"))]
+    def matched_cues(self, text: str) -> tuple[list[str], list[str]]:
+        """The incident cues and the other cues found in ``text``, each in order of appearance."""
+        text = text.replace(_CURLY_APOSTROPHE, "'")
+        return _find(self._incident_cues, text), _find(self._other_cues, text)
 
     def assess(
         self,
@@ -85,8 +97,11 @@ class UrgencyRules:
         from_severity = severity_urgency(severity)
         if from_severity:
             levels.append(from_severity)
-        if label != "positive" and self.matched_cues(text):
+        incident_cues, other_cues = self.matched_cues(text) if label != "positive" else ([], [])
+        if incident_cues:
             levels.append("critical" if category.incident else "high")
+        elif other_cues:
+            levels.append("high")
         if category.incident and score <= STRONG_NEGATIVE:
             levels.append("high")
         return highest(levels)

@@ -1,8 +1,8 @@
 """Quality gates: validate a stage's DataFrames against its GX suites, update Data Docs, fail loudly.
 
 ``run_gate("silver", {"int_feedback_deduplicated": df, "reconciliation": recon})`` runs, for each frame, the
-Checkpoint ``<stage>.<table>`` of the GX project (one Validation Definition on a pandas DataFrame asset, then
-``UpdateDataDocsAction`` into ``Settings.data_docs_dir``). It returns a ``GateResult`` when every expectation
+Checkpoint ``<stage>.<table>`` of the GX project (one Validation Definition on a pandas DataFrame asset), then
+updates Data Docs in ``Settings.data_docs_dir`` once for the whole gate. It returns a ``GateResult`` when every expectation
 holds and raises ``GateFailed`` otherwise, naming the stage, the suite, each failed expectation with its
 arguments, the unexpected count and a few offending rows by their key columns. A failed gate fails its
 Airflow task on purpose (write, audit, publish).
@@ -15,11 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from feedback_ops.config import Settings, get_settings
-from feedback_ops.quality.project import open_context, project_lock, sync_project
+from feedback_ops.quality.project import (
+    DATA_DOCS_SITE,
+    VALIDATION_HISTORY_PER_SUITE,
+    open_context,
+    project_lock,
+    prune_validation_history,
+    sync_project,
+)
 from feedback_ops.quality.suites import CONTRACTS, SENSITIVE_COLUMNS, TableContract
 
 if TYPE_CHECKING:
@@ -131,15 +139,25 @@ def run_gate(
     settings = settings or get_settings()
     contracts = _check_arguments(stage, frames, params)
     with project_lock(settings):
-        context = open_context(settings)
+        context = open_context(settings)  # imports GX, quietly
         checkpoints, _ = sync_project(context, contracts)
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    run_id = RunIdentifier(run_name=f"gate_{stage}", run_time=datetime.now(UTC))
     outcomes: list[ExpectationOutcome] = []
+    documents: list[Any] = []
     for contract in contracts:
         checkpoint_result = checkpoints[contract.name].run(
-            batch_parameters={"dataframe": frames[contract.table]}, expectation_parameters=dict(params)
+            batch_parameters={"dataframe": frames[contract.table]},
+            expectation_parameters=dict(params),
+            run_id=run_id,
         )
-        for validation_result in checkpoint_result.run_results.values():
+        for identifier, validation_result in checkpoint_result.run_results.items():
             outcomes.extend(_outcome(contract, result) for result in validation_result.results)
+            documents += [identifier, ExpectationSuiteIdentifier(name=contract.name)]
+    prune_validation_history(settings, contracts, keep=VALIDATION_HISTORY_PER_SUITE)
+    context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=documents)
     result = GateResult(
         stage=stage,
         success=all(outcome.success for outcome in outcomes),
@@ -192,10 +210,23 @@ def _outcome(contract: TableContract, result: ExpectationValidationResult) -> Ex
     )
 
 
+def _exception_messages(info: Mapping[str, Any] | None) -> list[str]:
+    """GX reports an exception either flat or keyed by the metric that raised it."""
+    if not info:
+        return []
+    reports = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, Mapping)]
+    messages = (
+        str(report.get("exception_message") or "") for report in reports if report.get("raised_exception")
+    )
+    return list(
+        dict.fromkeys(message.splitlines()[0].removeprefix("Error: ") for message in messages if message)
+    )
+
+
 def _observed(result: ExpectationValidationResult, details: Mapping[str, Any]) -> str | None:
-    info = result.exception_info or {}
-    if info.get("raised_exception"):
-        return f"error: {str(info.get('exception_message', '')).splitlines()[0]}"
+    errors = _exception_messages(result.exception_info)
+    if errors:
+        return "error: " + "; ".join(errors)
     if details.get("details"):
         return str(details["details"])
     if "observed_value" in details:
@@ -220,10 +251,11 @@ def _describe_row(row: Mapping[str, Any], keys: Sequence[str], column: str | Non
 def _describe_outcome(outcome: ExpectationOutcome, keys: Sequence[str]) -> list[str]:
     column = f" column={outcome.column}" if outcome.column else ""
     kwargs = ", ".join(f"{k}={v!r}" for k, v in outcome.kwargs.items())
+    kwargs = f" ({kwargs})" if kwargs else ""
     counts = ""
     if outcome.unexpected_count is not None:
         counts = f": {outcome.unexpected_count} unexpected of {outcome.element_count} rows"
-    lines = [f"  - {outcome.expectation_type}{column} ({kwargs}){counts}"]
+    lines = [f"  - {outcome.expectation_type}{column}{kwargs}{counts}"]
     if outcome.observed:
         lines.append(f"      {outcome.observed}")
     lines.extend(f"      {_describe_row(row, keys, outcome.column)}" for row in outcome.sample_rows)

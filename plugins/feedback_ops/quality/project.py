@@ -23,6 +23,7 @@ import fcntl
 import json
 import logging
 import os
+import shutil
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +43,8 @@ DATASOURCE_NAME = "feedback_ops_frames"
 BATCH_DEFINITION_NAME = "whole_frame"
 DATA_DOCS_SITE = "local_site"
 SAMPLE_ROW_LIMIT = 5
+VALIDATION_HISTORY_PER_SUITE = 30
+"""Validation runs kept per suite in the runtime store and Data Docs; older ones are pruned after a gate."""
 RUNTIME_DIR_VARIABLE = "feedback_ops_gx_runtime_dir"
 DATA_DOCS_DIR_VARIABLE = "feedback_ops_data_docs_dir"
 
@@ -134,6 +137,24 @@ def project_lock(settings: Settings) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def prune_validation_history(settings: Settings, contracts: list[TableContract], keep: int) -> int:
+    """Keep the newest ``keep`` validation runs per suite (results and their Data Docs pages); drop the rest.
+
+    Bounds local state and the Data Docs index build, which reads every stored result. Returns runs removed.
+    """
+    removed = 0
+    for contract in contracts:
+        suite_path = Path(*contract.name.split("."))
+        results = runtime_dir(settings) / "validations" / suite_path
+        runs = sorted(results.glob("*/*"), key=lambda run: run.name)  # <run_name>/<run_time>, newest last
+        for run in runs[: max(len(runs) - keep, 0)]:
+            relative = run.relative_to(results)
+            shutil.rmtree(run, ignore_errors=True)
+            shutil.rmtree(settings.data_docs_dir / "validations" / suite_path / relative, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def _write_project_files(settings: Settings) -> None:
@@ -290,16 +311,17 @@ def _ensure_checkpoint(
     write: bool,
 ) -> Checkpoint | None:
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.exceptions import DataContextError
 
     if validation_definition is None:
         changes.append(f"checkpoint {contract.name}")
         return None
+    # No UpdateDataDocsAction: each build re-reads every stored result for the index, so a gate builds the
+    # docs once for all its tables (gates.run_gate) instead of once per checkpoint.
     wanted = gx.Checkpoint(
         name=contract.name,
         validation_definitions=[validation_definition],
-        actions=[UpdateDataDocsAction(name="update_data_docs", site_names=[DATA_DOCS_SITE])],
+        actions=[],
         result_format=result_format(contract),
     )
     try:

@@ -123,6 +123,10 @@ ENRICHMENT_COLUMNS = (
 )
 
 
+MAX_QUARANTINED_SHARE = 0.2
+"""Largest share of one landing file's rows that may be quarantined before the silver gate stops the run."""
+
+
 @dataclass(frozen=True)
 class Expectation:
     """One GX expectation: its type (``expect_...``) and keyword arguments, as in a suite's JSON."""
@@ -158,17 +162,23 @@ class TableContract:
 
 def columns_exactly(columns: tuple[str, ...]) -> Expectation:
     """The frame has these columns, no more, no fewer (order free)."""
-    return Expectation("expect_table_columns_to_match_set", {"column_set": list(columns), "exact_match": True})
+    return Expectation(
+        "expect_table_columns_to_match_set", {"column_set": list(columns), "exact_match": True}
+    )
 
 
 def columns_include(columns: tuple[str, ...]) -> Expectation:
     """The frame has at least these columns."""
-    return Expectation("expect_table_columns_to_match_set", {"column_set": list(columns), "exact_match": False})
+    return Expectation(
+        "expect_table_columns_to_match_set", {"column_set": list(columns), "exact_match": False}
+    )
 
 
 def row_count_between(min_value: int, max_value: int | None = None) -> Expectation:
     """The frame's row count is within bounds."""
-    return Expectation("expect_table_row_count_to_be_between", {"min_value": min_value, "max_value": max_value})
+    return Expectation(
+        "expect_table_row_count_to_be_between", {"min_value": min_value, "max_value": max_value}
+    )
 
 
 def not_null(column: str) -> Expectation:
@@ -195,7 +205,8 @@ def in_set(column: str, values: tuple[Any, ...] | str) -> Expectation:
 def between(column: str, min_value: float | None = None, max_value: float | None = None) -> Expectation:
     """Every non-null value is within bounds (inclusive)."""
     return Expectation(
-        "expect_column_values_to_be_between", {"column": column, "min_value": min_value, "max_value": max_value}
+        "expect_column_values_to_be_between",
+        {"column": column, "min_value": min_value, "max_value": max_value},
     )
 
 
@@ -240,9 +251,12 @@ FEEDBACK_RAW = TableContract(
         in_set("source_format", SOURCE_FORMATS),
         between("line_number", min_value=1),
         # a parsed record (no parse_error) is stored as a JSON object text
-        where_null("parse_error", Expectation("expect_column_values_to_be_json_parseable", {"column": "payload"})),
         where_null(
-            "parse_error", Expectation("expect_column_values_to_match_regex", {"column": "payload", "regex": r"^\s*\{"})
+            "parse_error", Expectation("expect_column_values_to_be_json_parseable", {"column": "payload"})
+        ),
+        where_null(
+            "parse_error",
+            Expectation("expect_column_values_to_match_regex", {"column": "payload", "regex": r"^\s*\{"}),
         ),
     ),
 )
@@ -294,6 +308,21 @@ SILVER_RECONCILIATION = TableContract(
     ),
 )
 
+QUARANTINE_BY_FILE = TableContract(
+    stage="silver",
+    table="quarantine_by_file",
+    description=(
+        "One row per landing file: how many of its bronze rows were quarantined. A file with a larger share "
+        "than the threshold points at schema drift or a broken export, not at a few bad rows: the run stops."
+    ),
+    key_columns=("source_file",),
+    expectations=(
+        columns_exactly(("source_file", "bronze_rows", "quarantined_rows", "quarantined_share")),
+        *key("source_file"),
+        between("quarantined_share", 0, MAX_QUARANTINED_SHARE),
+    ),
+)
+
 # --- enrichment ---------------------------------------------------------------------------------------------
 
 FEEDBACK_ENRICHMENT = TableContract(
@@ -322,6 +351,21 @@ FEEDBACK_ENRICHMENT = TableContract(
     ),
 )
 
+ENRICHMENT_COVERAGE = TableContract(
+    stage="enrichment",
+    table="coverage",
+    description=(
+        "One row: silver items and how many of them have an enrichment at the current version. "
+        "Every silver item must be enriched (or quarantined by the enrichment stage): none is lost silently."
+    ),
+    key_columns=("enrichment_version",),
+    expectations=(
+        columns_exactly(("enrichment_version", "silver_rows", "enriched_rows", "missing_rows")),
+        row_count_between(1, 1),
+        in_set("missing_rows", (0,)),
+    ),
+)
+
 # --- gold ---------------------------------------------------------------------------------------------------
 
 FCT_FEEDBACK = TableContract(
@@ -338,7 +382,9 @@ RPT_THEME_DAILY = TableContract(
     description="gold.rpt_theme_daily: one row per (created_date, category, product_area, channel).",
     key_columns=("created_date", "category", "product_area", "channel"),
     expectations=(
-        columns_include(("created_date", "category", "product_area", "channel", "feedback_count", "negative_share")),
+        columns_include(
+            ("created_date", "category", "product_area", "channel", "feedback_count", "negative_share")
+        ),
         *required("created_date", "category", "feedback_count", "negative_share"),
         unique_together("created_date", "category", "product_area", "channel"),
         between("feedback_count", min_value=1),
@@ -361,8 +407,8 @@ RPT_PIPELINE_RECONCILIATION = TableContract(
 
 CONTRACTS: dict[str, dict[str, TableContract]] = {
     "bronze": {c.table: c for c in (FEEDBACK_RAW, FILE_MANIFEST)},
-    "silver": {c.table: c for c in (FEEDBACK_DEDUPLICATED, SILVER_RECONCILIATION)},
-    "enrichment": {c.table: c for c in (FEEDBACK_ENRICHMENT,)},
+    "silver": {c.table: c for c in (FEEDBACK_DEDUPLICATED, SILVER_RECONCILIATION, QUARANTINE_BY_FILE)},
+    "enrichment": {c.table: c for c in (FEEDBACK_ENRICHMENT, ENRICHMENT_COVERAGE)},
     "gold": {c.table: c for c in (FCT_FEEDBACK, RPT_THEME_DAILY, RPT_PIPELINE_RECONCILIATION)},
 }
 """stage -> table -> contract: every suite the GX project holds."""

@@ -82,7 +82,9 @@ def render_summary(summary: RunSummary, settings: Settings) -> str:
     balanced = c["bronze rows"] == c["silver feedback items"] + c["quarantined rows"] + c["duplicate rows"]
     lines.append(f"  bronze = silver + quarantined + duplicates: {'yes' if balanced else 'NO — investigate'}")
     lines += ["", "Quarantined rows, by reason:"]
-    lines += [f"  {q['reason']:<36} {q['n']:>8,}   (e.g. in {q['example_file']})" for q in summary.quarantine] or ["  none"]
+    lines += [
+        f"  {q['reason']:<36} {q['n']:>8,}   (e.g. in {q['example_file']})" for q in summary.quarantine
+    ] or ["  none"]
     lines += ["", "Top themes (category / product area):", f"  {'theme':<36} {'items':>8}  negative"]
     lines += [
         f"  {t['category'] + ' / ' + t['product_area']:<36} {t['items']:>8,}  {t['negative_share']:>7.0%}"
@@ -90,7 +92,7 @@ def render_summary(summary: RunSummary, settings: Settings) -> str:
     ]
     lines += ["", "Spikes (day, theme, volume vs baseline):"]
     lines += [
-        f"  {s['created_date']}  {s['category']} / {s['product_area']}: {s['volume']} vs {s['baseline_median']:g} "
+        f"  {str(s['created_date'])[:10]}  {s['category']} / {s['product_area']}: {s['volume']} vs {s['baseline_median']:g} "
         f"(robust z {s['robust_z']:.1f})"
         for s in summary.spikes
     ] or ["  none"]

@@ -117,7 +117,9 @@ class EmbeddedIndex:
                 clauses.append(f"{name} = ?")
                 params.append(str(value))
             else:
-                raise ValueError(f"unknown filter {name!r}; filterable: {FILTERABLE + ('created_after', 'created_before')}")
+                raise ValueError(
+                    f"unknown filter {name!r}; filterable: {FILTERABLE + ('created_after', 'created_before')}"
+                )
         return (" and ".join(clauses) or "true"), params
 
     def query(
@@ -154,7 +156,8 @@ class EmbeddedIndex:
             for uid, rank in nearest:
                 ranks.setdefault(uid, {})["vector"] = rank
         fused = sorted(
-            ((sum(1.0 / (RRF_K + r) for r in found.values()), uid) for uid, found in ranks.items()), reverse=True
+            ((sum(1.0 / (RRF_K + r) for r in found.values()), uid) for uid, found in ranks.items()),
+            reverse=True,
         )[:top]
         return self._hits(fused, ranks)
 

@@ -60,7 +60,9 @@ DOCUMENTS_SQL = """
 """
 
 
-def embed_missing(warehouse: DuckDBWarehouse, settings: Settings, embedder: Any, enrichment_version: str) -> int:
+def embed_missing(
+    warehouse: DuckDBWarehouse, settings: Settings, embedder: Any, enrichment_version: str
+) -> int:
     """Embed the redacted text of enriched records that have no vector at the embedder's version."""
     import pandas as pd
 
@@ -86,7 +88,9 @@ def embed_missing(warehouse: DuckDBWarehouse, settings: Settings, embedder: Any,
 def _document(row: dict[str, Any]) -> IndexDocument:
     metadata = {k: row[k] for k in row if k not in {"unit_id", "feedback_id", "text", "vector"}}
     metadata["created_at"] = None if row["created_at"] is None else row["created_at"].isoformat()
-    digest = hashlib.sha256(json.dumps([row["text"], metadata], sort_keys=True, default=str).encode()).hexdigest()
+    digest = hashlib.sha256(
+        json.dumps([row["text"], metadata], sort_keys=True, default=str).encode()
+    ).hexdigest()
     return IndexDocument(
         unit_id=row["unit_id"],
         feedback_id=row["feedback_id"],
@@ -109,7 +113,9 @@ def sync_index(
     current = index.content_hashes()
     expected_ids: set[str] = set()
     upserted = 0
-    for table in warehouse.iter_batches(DOCUMENTS_SQL, settings.batch_size, [enrichment_version, embedder.version]):
+    for table in warehouse.iter_batches(
+        DOCUMENTS_SQL, settings.batch_size, [enrichment_version, embedder.version]
+    ):
         documents = [_document(row) for row in table.to_pylist()]
         expected_ids.update(d.unit_id for d in documents)
         changed = [d for d in documents if current.get(d.unit_id) != d.content_hash]

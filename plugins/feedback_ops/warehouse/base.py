@@ -19,7 +19,9 @@ class Warehouse(Protocol):
     def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         """Run a query and return its result as a DataFrame (small results only)."""
 
-    def iter_batches(self, sql: str, batch_size: int, params: Sequence[Any] | None = None) -> Iterator[pa.Table]:
+    def iter_batches(
+        self, sql: str, batch_size: int, params: Sequence[Any] | None = None
+    ) -> Iterator[pa.Table]:
         """Stream a query's result in Arrow batches of at most ``batch_size`` rows."""
 
     def append(self, table: str, frame: pd.DataFrame) -> int:

@@ -54,7 +54,9 @@ class DuckDBWarehouse:
         row = self.connection.execute(sql, params or []).fetchone()
         return None if row is None else row[0]
 
-    def iter_batches(self, sql: str, batch_size: int, params: Sequence[Any] | None = None) -> Iterator[pa.Table]:
+    def iter_batches(
+        self, sql: str, batch_size: int, params: Sequence[Any] | None = None
+    ) -> Iterator[pa.Table]:
         import pyarrow as pa
 
         reader = self.connection.execute(sql, params or []).fetch_record_batch(batch_size)
@@ -67,7 +69,9 @@ class DuckDBWarehouse:
         columns = ", ".join(_checked(c) for c in frame.columns)
         self.connection.register("_incoming", frame)
         try:
-            self.connection.execute(f"insert into {_checked(table)} ({columns}) select {columns} from _incoming")
+            self.connection.execute(
+                f"insert into {_checked(table)} ({columns}) select {columns} from _incoming"
+            )
         finally:
             self.connection.unregister("_incoming")
         return len(frame)

@@ -81,5 +81,7 @@ def run_dbt(
             failures.append(f"{node.node.unique_id}: {status}: {node.message}")
     if not result.success:
         detail = "\n".join(failures) or str(result.exception)
-        raise DbtBuildFailed(f"dbt {command} --select {select} failed on target {settings.dbt_target}:\n{detail}")
+        raise DbtBuildFailed(
+            f"dbt {command} --select {select} failed on target {settings.dbt_target}:\n{detail}"
+        )
     return DbtResult(command=command, selector=select, counts=counts)

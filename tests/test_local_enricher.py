@@ -1,0 +1,177 @@
+"""The local enrichment backend on real-looking feedback: labels, redaction, versions, schema.
+
+The models are loaded (and the sentiment model trained into a temporary folder) once per session.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from feedback_ops.config import Settings
+from feedback_ops.enrich.local import MODEL_NAME, LocalEnricher
+from feedback_ops.enrich.schemas import EnrichmentResult, FeedbackItem
+
+TEXTS = {
+    "checkout": (
+        "Checkout has been failing for two days, I was charged twice and still have no order. "
+        "This is unacceptable! Contact me at angry.customer@example.com",
+        "support_ticket",
+    ),
+    "praise": ("Absolutely love this app, the new update is fantastic and so easy to use!", "app_store"),
+    "feature": ("It would be great if you could add an option to export my reports to PDF.", "survey"),
+    "login": ("I can't log in since yesterday and the password reset email never arrives.", "chat"),
+    "french": ("Je n'arrive pas à me connecter à mon compte depuis hier, c'est vraiment pénible.", "chat"),
+}
+
+
+@pytest.fixture(scope="session")
+def enricher_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Project assets, but model artifacts in a temporary folder (nothing written under .local/)."""
+    return dataclasses.replace(Settings(), models_dir=tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture(scope="session")
+def enricher(enricher_settings: Settings) -> LocalEnricher:
+    return LocalEnricher(enricher_settings)
+
+
+@pytest.fixture(scope="session")
+def enriched(enricher: LocalEnricher) -> tuple[dict[str, EnrichmentResult], np.ndarray]:
+    items = [
+        FeedbackItem(feedback_id=key, text_hash=f"h-{key}", text=text, channel=channel)
+        for key, (text, channel) in TEXTS.items()
+    ]
+    results, vectors = enricher.enrich_with_embeddings(items)
+    return {result.feedback_id: result for result in results}, vectors
+
+
+def test_negative_checkout_failure_is_urgent(
+    enriched: tuple[dict[str, EnrichmentResult], np.ndarray],
+) -> None:
+    result = enriched[0]["checkout"]
+    assert result.sentiment_label == "negative"
+    assert result.sentiment_score < -0.5
+    assert result.category in ("bug", "billing")
+    assert result.urgency in ("high", "critical")
+    assert result.lane == "urgent"
+
+
+def test_praise_is_positive_praise(enriched: tuple[dict[str, EnrichmentResult], np.ndarray]) -> None:
+    result = enriched[0]["praise"]
+    assert (result.sentiment_label, result.category, result.urgency) == ("positive", "praise", "low")
+    assert result.lane == "micro_batch"
+    assert not result.needs_review
+
+
+def test_feature_request(enriched: tuple[dict[str, EnrichmentResult], np.ndarray]) -> None:
+    result = enriched[0]["feature"]
+    assert result.category == "feature_request"
+    assert result.urgency == "low"
+
+
+def test_login_failure_is_account_access_and_urgent(
+    enriched: tuple[dict[str, EnrichmentResult], np.ndarray],
+) -> None:
+    result = enriched[0]["login"]
+    assert result.category == "account_access"
+    assert result.urgency == "critical"
+
+
+def test_redacted_text_has_no_email(enriched: tuple[dict[str, EnrichmentResult], np.ndarray]) -> None:
+    result = enriched[0]["checkout"]
+    assert "@" not in result.redacted_text
+    assert result.redacted_text.endswith("Contact me at [EMAIL]")
+    assert result.redaction_counts == {"EMAIL": 1}
+    assert json.loads(result.model_dump()["redaction_counts"]) == {"EMAIL": 1}
+
+
+def test_non_english_is_classified_but_sent_to_review(
+    enriched: tuple[dict[str, EnrichmentResult], np.ndarray],
+) -> None:
+    french, login = enriched[0]["french"], enriched[0]["login"]
+    assert french.language == "fr"
+    assert french.needs_review
+    assert french.confidence < 0.5
+    assert login.language == "en"
+
+
+def test_local_stamps(
+    enricher: LocalEnricher, enriched: tuple[dict[str, EnrichmentResult], np.ndarray]
+) -> None:
+    for result in enriched[0].values():
+        assert result.model_name == MODEL_NAME
+        assert (result.tokens_in, result.tokens_out, result.cost_usd) == (0, 0, 0.0)
+        assert result.latency_ms > 0
+        assert result.enrichment_version == enricher.enrichment_version
+        assert result.taxonomy_version == enricher.taxonomy_version
+        assert result.model_version.startswith("all-MiniLM-L6-v2@gt-0.1.0+logreg-")
+
+
+def test_embeddings_of_the_redacted_text_are_returned(
+    enricher: LocalEnricher, enriched: tuple[dict[str, EnrichmentResult], np.ndarray]
+) -> None:
+    results, vectors = enriched
+    assert vectors.shape == (len(TEXTS), 384)
+    expected = enricher.embedder.embed([results["checkout"].redacted_text])[0]
+    np.testing.assert_allclose(vectors[0], expected, atol=1e-5)
+
+
+def test_results_validate_against_the_schema(
+    enricher: LocalEnricher, enriched: tuple[dict[str, EnrichmentResult], np.ndarray]
+) -> None:
+    context = {"taxonomy": enricher.taxonomy}
+    row = enriched[0]["praise"].model_dump()
+    assert EnrichmentResult.model_validate(row, context=context) == enriched[0]["praise"]
+    with pytest.raises(ValidationError, match="not in taxonomy"):
+        EnrichmentResult.model_validate({**row, "category": "weather"}, context=context)
+    with pytest.raises(ValidationError):
+        EnrichmentResult.model_validate({**row, "sentiment_score": 1.5}, context=context)
+    with pytest.raises(ValidationError):
+        EnrichmentResult.model_validate({**row, "urgency": "whenever"}, context=context)
+
+
+def test_sentiment_artifact_is_written_to_the_settings_models_dir(
+    enricher_settings: Settings, enriched: tuple[dict[str, EnrichmentResult], np.ndarray]
+) -> None:
+    artifacts = list(enricher_settings.models_dir.glob("sentiment-logreg-*.npz"))
+    assert len(artifacts) == 1
+    fingerprint = artifacts[0].stem.removeprefix("sentiment-logreg-")
+    assert f"logreg-{fingerprint}" in enriched[0]["praise"].model_version
+
+
+def test_version_changes_when_the_taxonomy_changes(
+    enricher_settings: Settings, enricher: LocalEnricher, tmp_path: Path
+) -> None:
+    edited = tmp_path / "taxonomy.yaml"
+    text = enricher_settings.taxonomy_path.read_text(encoding="utf-8")
+    edited.write_text(text.replace("- Could you add support for Apple Pay?", "- Please add Google Pay."))
+    other = LocalEnricher(dataclasses.replace(enricher_settings, taxonomy_path=edited))
+    assert other.taxonomy_version != enricher.taxonomy_version
+    assert other.enrichment_version != enricher.enrichment_version
+    assert other.model_version == enricher.model_version
+
+
+def test_version_changes_when_a_prompt_changes(
+    enricher_settings: Settings, enricher: LocalEnricher, tmp_path: Path
+) -> None:
+    prompts = tmp_path / "prompts"
+    shutil.copytree(enricher_settings.prompts_dir, prompts)
+    classify = prompts / "classify.md"
+    classify.write_text(classify.read_text(encoding="utf-8") + "\nBe concise.\n", encoding="utf-8")
+    other = LocalEnricher(dataclasses.replace(enricher_settings, prompts_dir=prompts))
+    assert other.prompt_version != enricher.prompt_version
+    assert other.enrichment_version != enricher.enrichment_version
+
+
+def test_version_changes_with_the_redaction_patterns(
+    enricher_settings: Settings, enricher: LocalEnricher
+) -> None:
+    other = LocalEnricher(enricher_settings, id_patterns={"TICKET_ID": r"\bTCK-\d{5}\b"})
+    assert other.enrichment_version != enricher.enrichment_version
