@@ -92,7 +92,9 @@ def main() -> None:
             alert_log=local / "alerts.jsonl",
         )
         settings.ensure_dirs()
-        records = sum(1 for p in args.landing.rglob("*") if p.suffix in {".csv", ".jsonl", ".json"} for _ in p.open())
+        records = sum(
+            1 for p in args.landing.rglob("*") if p.suffix in {".csv", ".jsonl", ".json"} for _ in p.open()
+        )
         print(f"landing: {args.landing} (~{records:,} lines); cores: {os.cpu_count()}")
         run_all(settings, records, "first run (everything new)")
         run_all(settings, records, "second run (nothing new)")

@@ -38,7 +38,11 @@ def test_dbt_silver_build_passes_its_tests(silver):
 def test_bronze_equals_silver_plus_quarantined_plus_duplicates(silver):
     _, t = silver
     assert (len(t["bronze"]), len(t["silver"]), len(t["quarantined"]), len(t["duplicates"])) == (20, 10, 8, 2)
-    accounted = set(t["silver"]["bronze_row_id"]) | set(t["quarantined"]["bronze_row_id"]) | set(t["duplicates"]["bronze_row_id"])
+    accounted = (
+        set(t["silver"]["bronze_row_id"])
+        | set(t["quarantined"]["bronze_row_id"])
+        | set(t["duplicates"]["bronze_row_id"])
+    )
     assert accounted == set(t["bronze"]["bronze_row_id"])
 
 
@@ -57,7 +61,9 @@ def test_each_planted_problem_gets_its_reason(silver):
             "missing_source_record_id",  # the chat without an id
         ]
     )
-    assert sorted(t["silver"]["source_record_id"]) == sorted(["T-1", "T-2", "T-3", "T-4", "T-5", "C-1", "C-2", "C-3", "C-4", "C-5"])
+    assert sorted(t["silver"]["source_record_id"]) == sorted(
+        ["T-1", "T-2", "T-3", "T-4", "T-5", "C-1", "C-2", "C-3", "C-4", "C-5"]
+    )
 
 
 def test_silver_text_is_normalized_and_keys_are_stable(silver):
