@@ -30,11 +30,14 @@ DEMO_DATE ?= 2026-11-22T00:00:00+00:00
 
 ## demo: set everything up and run the whole pipeline through Airflow on the sample data
 demo: install airflow-init
-	$(BIN)/airflow dags test feedback_pipeline $(DEMO_DATE) > $(LOCAL)/demo_airflow.log 2>&1 \
-		|| { tail -n 60 $(LOCAL)/demo_airflow.log; echo "demo failed: full log in .local/demo_airflow.log"; exit 1; }
-	@grep -q "state=success\|DagRunState.SUCCESS\|success" $(LOCAL)/demo_airflow.log || { tail -n 60 $(LOCAL)/demo_airflow.log; exit 1; }
+	@echo "Running the feedback_pipeline DAG with Airflow (full log: .local/demo_airflow.log)"
+	@set -o pipefail; $(BIN)/airflow dags test feedback_pipeline $(DEMO_DATE) 2>&1 \
+		| tee $(LOCAL)/demo_airflow.log \
+		| grep --line-buffered -oE '\[DAG TEST\] (starting|end task) task_id=[a-z_]+|new_state=(failed|up_for_retry)' \
+		| sed -u -E 's/\[DAG TEST\] starting task_id=/  started  /; s/\[DAG TEST\] end task task_id=/  finished /' \
+		|| { grep -B2 -A30 "Task failed with exception" $(LOCAL)/demo_airflow.log | tail -n 60; \
+		     echo "demo failed: see the error above; full log in .local/demo_airflow.log"; exit 1; }
 	@cat $(LOCAL)/run_summary.txt
-	@echo "Airflow log of this run: .local/demo_airflow.log"
 
 ## test: set everything up and run the test suite (unit, dbt, GX, DAG integrity, end to end)
 test: install

@@ -31,7 +31,11 @@ aggregated as (
         channel,
         count(*) as feedback_count,
         sum(case when is_negative then 1 else 0 end) as negative_count,
-        avg(sentiment_score) as mean_sentiment
+        -- summed as a fixed-point decimal: a float sum depends on the order rows arrive in, and a re-run
+        -- must give the same value to the last digit
+        cast(
+            sum(cast(sentiment_score as decimal(18, 6))) / count(sentiment_score) as decimal(18, 6)
+        ) as mean_sentiment
 
     from themed_feedback
     group by
