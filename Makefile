@@ -23,6 +23,8 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False
 export PYTHONPATH := $(ROOT)/plugins
+# airflow standalone starts its components as `airflow ...` subprocesses: the venv must come first on PATH.
+export PATH := $(ROOT)/$(VENV)/bin:$(PATH)
 
 DEMO_DATE ?= 2026-11-22T00:00:00+00:00
 
