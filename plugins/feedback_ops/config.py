@@ -34,6 +34,84 @@ def _env_path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+ENRICHMENT_BACKENDS = ("local", "azure_openai", "openai_compatible")
+"""``local``: in-process models (default); ``azure_openai``: an Azure OpenAI resource; ``openai_compatible``:
+any endpoint speaking the OpenAI chat-completions API (``base_url``)."""
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+@dataclass(frozen=True)
+class LanguageModelSettings:
+    """The cloud language-model backend of enrichment (``enrichment_backend`` ``azure_openai`` or
+    ``openai_compatible``). Unused by the local backend.
+
+    Attributes:
+        endpoint / api_key / api_version: the Azure OpenAI resource (``AZURE_OPENAI_ENDPOINT``,
+            ``AZURE_OPENAI_API_KEY``, ``AZURE_OPENAI_API_VERSION``).
+        deployment / cheap_deployment: the strong and the cheap deployment (``AZURE_OPENAI_DEPLOYMENT``,
+            ``AZURE_OPENAI_CHEAP_DEPLOYMENT``); model names for an OpenAI-compatible endpoint.
+        base_url: the OpenAI-compatible endpoint (``FEEDBACK_OPS_LLM_BASE_URL``).
+        prices_path: the versioned price table (USD per 1K input / output tokens per deployment).
+        run_budget_usd: the most one enrichment run may spend.
+        degrade_at_share: share of the budget after which records go to the cheap deployment.
+        concurrency / requests_per_minute / tokens_per_minute: client-side limits (match the quota).
+        timeout_s: per-request timeout. max_attempts: calls per record on 429, 5xx and timeouts;
+            max_output_attempts: calls per record whose output breaks the schema, before quarantine.
+        backoff_base_s / backoff_max_s: exponential backoff with jitter between retries.
+        max_output_tokens: the completion limit of one call (also the output estimate of the budget).
+    """
+
+    endpoint: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    api_version: str = "2024-10-21"
+    deployment: str = "gpt-4o"
+    cheap_deployment: str = "gpt-4o-mini"
+    base_url: str | None = None
+    prices_path: Path = PROJECT_ROOT / "include" / "model_prices.yaml"
+    run_budget_usd: float = 5.0
+    degrade_at_share: float = 0.8
+    concurrency: int = 8
+    requests_per_minute: int = 300
+    tokens_per_minute: int = 150_000
+    timeout_s: float = 30.0
+    max_attempts: int = 6
+    max_output_attempts: int = 3
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 30.0
+    max_output_tokens: int = 256
+
+    @classmethod
+    def from_env(cls) -> LanguageModelSettings:
+        """Read ``AZURE_OPENAI_*`` and ``FEEDBACK_OPS_LLM_*`` variables (called by ``Settings.from_env``)."""
+        defaults = cls()
+        return cls(
+            endpoint=os.environ.get("AZURE_OPENAI_ENDPOINT") or None,
+            api_key=os.environ.get("AZURE_OPENAI_API_KEY") or os.environ.get("FEEDBACK_OPS_LLM_API_KEY"),
+            api_version=os.environ.get("AZURE_OPENAI_API_VERSION") or defaults.api_version,
+            deployment=os.environ.get("AZURE_OPENAI_DEPLOYMENT") or defaults.deployment,
+            cheap_deployment=os.environ.get("AZURE_OPENAI_CHEAP_DEPLOYMENT") or defaults.cheap_deployment,
+            base_url=os.environ.get("FEEDBACK_OPS_LLM_BASE_URL") or None,
+            prices_path=_env_path("FEEDBACK_OPS_LLM_PRICES", defaults.prices_path),
+            run_budget_usd=_env_float("FEEDBACK_OPS_LLM_RUN_BUDGET_USD", defaults.run_budget_usd),
+            degrade_at_share=_env_float("FEEDBACK_OPS_LLM_DEGRADE_AT_SHARE", defaults.degrade_at_share),
+            concurrency=_env_int("FEEDBACK_OPS_LLM_CONCURRENCY", defaults.concurrency),
+            requests_per_minute=_env_int("FEEDBACK_OPS_LLM_RPM", defaults.requests_per_minute),
+            tokens_per_minute=_env_int("FEEDBACK_OPS_LLM_TPM", defaults.tokens_per_minute),
+            timeout_s=_env_float("FEEDBACK_OPS_LLM_TIMEOUT_S", defaults.timeout_s),
+            max_attempts=_env_int("FEEDBACK_OPS_LLM_MAX_ATTEMPTS", defaults.max_attempts),
+            max_output_attempts=_env_int("FEEDBACK_OPS_LLM_MAX_OUTPUT_ATTEMPTS", defaults.max_output_attempts),
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Paths, runtime choices and thresholds for one process.
@@ -48,6 +126,8 @@ class Settings:
         index_dir: the embedded search index.
         alert_log: the JSONL file alerts are appended to locally.
         taxonomy_path / prompts_dir: versioned enrichment assets.
+        enrichment_backend: ``local`` (default), ``azure_openai`` or ``openai_compatible`` (ENRICHMENT_BACKENDS).
+        llm: the cloud language-model settings (``LanguageModelSettings``).
     """
 
     runtime: str = "local"
@@ -66,9 +146,12 @@ class Settings:
     models_dir: Path = PROJECT_ROOT / ".local" / "models"
     taxonomy_path: Path = PROJECT_ROOT / "include" / "taxonomy.yaml"
     prompts_dir: Path = PROJECT_ROOT / "include" / "prompts"
+    routing_path: Path = PROJECT_ROOT / "include" / "routing.yaml"
     training_dir: Path = PROJECT_ROOT / "include" / "training"
     batch_size: int = 512
     spike_min_volume: int = 10
+    enrichment_backend: str = "local"
+    llm: LanguageModelSettings = field(default_factory=LanguageModelSettings)
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -88,6 +171,8 @@ class Settings:
             models_dir=_env_path("FEEDBACK_OPS_MODELS_DIR", local_dir / "models"),
             batch_size=int(os.environ.get("FEEDBACK_OPS_BATCH_SIZE", "512")),
             spike_min_volume=int(os.environ.get("FEEDBACK_OPS_SPIKE_MIN_VOLUME", "10")),
+            enrichment_backend=os.environ.get("FEEDBACK_OPS_ENRICHMENT_BACKEND", "local"),
+            llm=LanguageModelSettings.from_env(),
         )
 
     def ensure_dirs(self) -> None:

@@ -69,13 +69,23 @@ def current_enrichment_version(settings: Settings) -> str:
 
 
 def enrich(settings: Settings | None = None) -> dict[str, Any]:
-    """Redact PII, then classify (language, sentiment, category, urgency) every record not yet enriched."""
+    """Cheap pass on every record not yet enriched (PII redaction first, then language, sentiment, category,
+    urgency), then the rich pass (summary, entities, root cause, next action) on the records routed to it."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from feedback_ops.enrich.drift import record_run_labels
+    from feedback_ops.enrich.rich_runner import enrich_rich_pending
     from feedback_ops.enrich.runner import enrich_pending
     from feedback_ops.warehouse import open_warehouse
 
     settings = settings or get_settings()
+    started_at = datetime.now(UTC).replace(tzinfo=None)
     with open_warehouse(settings) as warehouse:
-        return enrich_pending(warehouse, settings).as_dict()
+        cheap = enrich_pending(warehouse, settings)
+        rich = enrich_rich_pending(warehouse, settings, cheap.enrichment_version)
+        drift = record_run_labels(warehouse, cheap.enrichment_version, started_at, run_id=uuid.uuid4().hex)
+    return {**cheap.as_dict(), "rich_pass": rich.as_dict(), "label_drift": drift.as_dict()}
 
 
 def embed_and_index(settings: Settings | None = None) -> dict[str, Any]:
@@ -101,8 +111,11 @@ def build_gold(settings: Settings | None = None) -> dict[str, Any]:
     from feedback_ops.transform.dbt_runner import run_dbt
 
     settings = settings or get_settings()
+    from feedback_ops.enrich.rich import LocalRichEnricher
+
     dbt_vars = {
         "enrichment_version": current_enrichment_version(settings),
+        "rich_version": LocalRichEnricher(settings).rich_version,
         "spike_min_volume": settings.spike_min_volume,
     }
     return run_dbt("build", settings, select="tag:gold", dbt_vars=dbt_vars).as_dict()

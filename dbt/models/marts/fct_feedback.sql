@@ -33,6 +33,32 @@ current_enrichments as (
 
 ),
 
+insights as (
+
+    select * from {{ ref('stg_enrichment__feedback_insights') }}
+
+),
+
+ranked_insights as (
+
+    select
+        *,
+        row_number() over (
+            partition by feedback_id, enrichment_version
+            order by rich_enriched_at desc, rich_version desc
+        ) as recency_rank
+
+    from insights
+
+),
+
+current_insights as (
+
+    select * from ranked_insights
+    where recency_rank = 1
+
+),
+
 joined as (
 
     select
@@ -72,11 +98,20 @@ joined as (
         current_enrichments.prompt_version,
         current_enrichments.taxonomy_version,
         current_enrichments.enrichment_version,
-        current_enrichments.enriched_at
+        current_enrichments.enriched_at,
+        current_insights.feedback_id is not null as has_insight,
+        current_insights.rich_reasons,
+        current_insights.summary,
+        current_insights.entities,
+        current_insights.root_cause,
+        current_insights.next_action
 
     from feedback
     left join current_enrichments
         on feedback.feedback_id = current_enrichments.feedback_id
+    left join current_insights
+        on current_enrichments.feedback_id = current_insights.feedback_id
+        and current_enrichments.enrichment_version = current_insights.enrichment_version
 
 ),
 

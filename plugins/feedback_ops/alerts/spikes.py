@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-import yaml
-
 from feedback_ops.alerts.notifiers import Notifier
 from feedback_ops.config import Settings
 from feedback_ops.warehouse import DuckDBWarehouse
@@ -89,18 +87,11 @@ def group_incidents(spikes: list[dict[str, Any]]) -> list[Incident]:
 
 
 def theme_owners(settings: Settings) -> dict[str, str]:
-    """Category id -> owner, from the taxonomy file."""
-    document = yaml.safe_load(settings.taxonomy_path.read_text(encoding="utf-8"))
-    categories = document.get("categories", [])
-    if isinstance(categories, dict):
-        categories = [{"id": key, **value} for key, value in categories.items()]
-    owners = {}
-    for category in categories:
-        owner = category.get("owner")
-        if isinstance(owner, dict):
-            owner = owner.get("team") or owner.get("name") or json.dumps(owner)
-        owners[category.get("id") or category.get("name")] = owner or "unassigned"
-    return owners
+    """Category id -> owning team and where it is reached, from the taxonomy file."""
+    from feedback_ops.enrich.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy(settings.taxonomy_path)
+    return {c.id: f"{c.owner.team} ({c.owner.contact})" for c in taxonomy.categories}
 
 
 def build_payload(

@@ -26,6 +26,7 @@ class RunSummary:
     top_themes: list[dict[str, Any]] = field(default_factory=list)
     spikes: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    drift: dict[str, Any] | None = None
 
 
 def _count(warehouse: DuckDBWarehouse, table: str) -> int:
@@ -55,6 +56,11 @@ def build_summary(warehouse: DuckDBWarehouse, settings: Settings, top: int = 8) 
         "enriched items (current version)": _count(warehouse, "gold.stg_enrichment__feedback_enrichments")
         if warehouse.table_exists("gold.stg_enrichment__feedback_enrichments")
         else _count(warehouse, "enrichment.feedback_enrichment"),
+        "rich insights (routed subset)": int(
+            warehouse.scalar("select count(*) from gold.fct_feedback where has_insight")
+        )
+        if warehouse.table_exists("gold.fct_feedback")
+        else 0,
         "embedded units": _count(warehouse, "enrichment.embeddings"),
         "gold fct_feedback rows": _count(warehouse, "gold.fct_feedback"),
     }
@@ -71,6 +77,12 @@ def build_summary(warehouse: DuckDBWarehouse, settings: Settings, top: int = 8) 
             "from gold.rpt_theme_spikes where is_spike order by created_date, category, product_area"
         ).to_dict("records")
     summary.alerts = _alerts(settings)
+    if warehouse.table_exists("enrichment.enrichment_runs"):
+        latest = warehouse.query_df(
+            "select records, drift_distance, drift_flagged from enrichment.enrichment_runs "
+            "where records > 0 order by started_at desc limit 1"
+        ).to_dict("records")
+        summary.drift = latest[0] if latest else None
     return summary
 
 
@@ -81,6 +93,15 @@ def render_summary(summary: RunSummary, settings: Settings) -> str:
     c = summary.counts
     balanced = c["bronze rows"] == c["silver feedback items"] + c["quarantined rows"] + c["duplicate rows"]
     lines.append(f"  bronze = silver + quarantined + duplicates: {'yes' if balanced else 'NO — investigate'}")
+    lines += ["", "Label drift (categories of the last enriching run vs the run before):"]
+    drift = summary.drift
+    if not drift or drift["drift_distance"] is None or drift["drift_distance"] != drift["drift_distance"]:
+        lines.append("  no earlier run to compare with")
+    else:
+        verdict = "FLAGGED: look at the category shares" if drift["drift_flagged"] else "within threshold"
+        lines.append(
+            f"  total variation distance {drift['drift_distance']:.3f} over {drift['records']:,} records: {verdict}"
+        )
     lines += ["", "Quarantined rows, by reason:"]
     lines += [
         f"  {q['reason']:<36} {q['n']:>8,}   (e.g. in {q['example_file']})" for q in summary.quarantine

@@ -60,6 +60,38 @@ DDL: tuple[str, ...] = (
         primary key (feedback_id, enrichment_version)
     )
     """,
+    """
+    create table if not exists enrichment.feedback_insights (
+        feedback_id varchar not null,
+        enrichment_version varchar not null,
+        rich_version varchar not null,
+        rich_reasons varchar not null,
+        summary varchar not null,
+        entities varchar not null,
+        root_cause varchar,
+        next_action varchar not null,
+        model_name varchar not null,
+        tokens_in integer,
+        tokens_out integer,
+        cost_usd double,
+        latency_ms double,
+        enriched_at timestamp,
+        primary key (feedback_id, enrichment_version, rich_version)
+    )
+    """,
+    """
+    create table if not exists enrichment.enrichment_runs (
+        run_id varchar primary key,
+        enrichment_version varchar not null,
+        started_at timestamp not null,
+        records integer not null,
+        category_counts varchar not null,
+        sentiment_counts varchar not null,
+        urgency_counts varchar not null,
+        drift_distance double,
+        drift_flagged boolean not null
+    )
+    """,
     f"""
     create table if not exists enrichment.embeddings (
         unit_id varchar not null,
