@@ -3,7 +3,8 @@
 
 Loads new export files from the landing area into **bronze**, builds **silver** with dbt, **enriches** every
 new record (PII redaction first, then language, sentiment, taxonomy category, urgency), **embeds and indexes**
-the redacted text, builds **gold** with dbt, raises **alerts** for spikes and publishes **Data Docs**.
+the redacted text, builds **gold** with dbt, raises **alerts** for spikes (log + routed Slack / Teams / webhooks),
+writes the **insights report** and daily / weekly summaries to `.local/reports/`, publishes **Data Docs**.
 A Great Expectations gate stands after every stage and fails the run on a contract breach, naming the
 expectation and sample rows.
 
@@ -72,9 +73,15 @@ def build_gold():
 
 
 @task
-def send_alerts():
-    """Alert on spike incidents."""
-    return pipeline.send_alerts()
+def send_alerts(logical_date=None):
+    """Open or update spike alerts; cooldowns use the run's logical date, not the wall clock."""
+    return pipeline.send_alerts(as_of=logical_date)
+
+
+@task
+def write_report():
+    """Insights report (HTML) and the daily / weekly summaries (Markdown)."""
+    return pipeline.write_report()
 
 
 @task
@@ -114,6 +121,7 @@ def feedback_pipeline():
         build_gold(),
         gate.override(task_id="gate_gold")("gold"),
         send_alerts(),
+        write_report(),
         publish_docs(),
         summarize(),
     )

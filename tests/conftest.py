@@ -37,6 +37,7 @@ def local_settings(root: Path, landing_dir: Path, **overrides: object) -> Settin
         data_docs_dir=local / "data_docs",
         index_dir=local / "index",
         alert_log=local / "alerts.jsonl",
+        reports_dir=local / "reports",
         models_dir=overrides.pop("models_dir", PROJECT_ROOT / ".local" / "models"),
         **overrides,
     )

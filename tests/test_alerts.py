@@ -1,11 +1,26 @@
-"""Spike incidents: consecutive spike days merge into one alert; an unchanged alert is never sent twice."""
+"""Spike incidents, the routing file, the update policy and the per-channel messages (pure functions).
+
+Delivery over HTTP, cooldown and retries across runs are in ``test_alert_delivery.py``.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
-from feedback_ops.alerts.notifiers import AlertLogNotifier
+import pytest
+
+from feedback_ops.alerts import messages
+from feedback_ops.alerts.notifiers import DeliveryResult, is_retryable, send_with_retry
+from feedback_ops.alerts.policy import SentAlert, decide
+from feedback_ops.alerts.routing import (
+    AlertPolicy,
+    DeliveryPolicy,
+    LinkTemplates,
+    load_alert_routing,
+    parse_alert_routing,
+)
 from feedback_ops.alerts.spikes import group_incidents, theme_owners
+from feedback_ops.config import Settings
 
 
 def spike(day: int, category: str = "bug", area: str | None = "checkout", volume: int = 20) -> dict:
@@ -35,18 +50,143 @@ def test_null_product_area_is_a_theme_of_its_own():
     assert len(incidents) == 2
 
 
-def test_alert_log_remembers_the_latest_revision(tmp_path):
-    notifier = AlertLogNotifier(tmp_path / "alerts.jsonl")
-    assert notifier.already_sent() == {}
-    notifier.send({"alert_id": "a1", "revision": "r1", "title": "t"})
-    notifier.send({"alert_id": "a1", "revision": "r2", "title": "t"})
-    notifier.send({"alert_id": "a2", "revision": "r1", "title": "t"})
-    assert notifier.already_sent() == {"a1": "r2", "a2": "r1"}
-
-
 def test_every_taxonomy_category_has_an_owner():
-    from feedback_ops.config import Settings
-
     owners = theme_owners(Settings())
     assert "bug" in owners and "other" in owners
     assert all(owner and owner != "unassigned" for owner in owners.values())
+
+
+def test_the_shipped_routing_file_routes_only_to_declared_destinations():
+    routing = load_alert_routing(Settings().alert_routing_path)
+    assert routing.policy.cooldown == timedelta(minutes=60) and routing.policy.update_min_growth == 0.5
+    assert {d.type for d in routing.destinations.values()} == {"slack", "teams", "webhook"}
+    assert [d.name for d in routing.destinations_for("bug")] == ["product_slack", "incident_webhook"]
+    assert routing.destinations_for("praise") == [], "unrouted themes go to the local log only"
+    owners = theme_owners(Settings())
+    assert set(routing.routes) <= set(owners), "routes name taxonomy categories"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"destinations: {x: {type: pager, conn_id: c}}", "type 'pager'"),
+        (b"destinations: {x: {type: slack}}", "no conn_id"),
+        (b"destinations: {log: {type: slack, conn_id: c}}", "local alert log"),
+        (b"routes: {bug: [nowhere]}", "unknown destinations"),
+        (b"policy: {cooldown_minutes: -5}", "must not be negative"),
+    ],
+)
+def test_routing_file_is_validated(raw, message):
+    with pytest.raises(ValueError, match=message):
+        parse_alert_routing(raw)
+
+
+def test_routing_version_changes_with_the_file():
+    assert parse_alert_routing(b"version: '1'\ndefault: []").version != parse_alert_routing(
+        b"version: '1'\npolicy: {cooldown_minutes: 30}"
+    ).version
+
+
+def test_links_prefer_the_record_url_then_the_channel_template():
+    links = LinkTemplates(by_channel={"support_ticket": "https://desk.example.com/t/{source_record_id}"})
+    ticket = {"feedback_id": "f1", "channel": "support_ticket", "source_record_id": "T 7/8"}
+    assert links.link(ticket) == "https://desk.example.com/t/T%207%2F8"
+    assert links.link({**ticket, "url": "https://shop.example.com/r/1"}) == "https://shop.example.com/r/1"
+    assert links.link({**ticket, "url": "javascript:alert(1)"}) == "https://desk.example.com/t/T%207%2F8"
+    assert links.link({"feedback_id": "f2", "channel": "review"}) == "feedback-ops://feedback/f2"
+
+
+def _sent(volume: int = 20, last_day: int = 17, minutes_ago: int = 90) -> SentAlert:
+    now = datetime(2026, 11, 17, 12)
+    return SentAlert("a1", "r1", date(2026, 11, last_day), volume, 0, now, now - timedelta(minutes=minutes_ago))
+
+
+@pytest.mark.parametrize(
+    ("volume", "last_day", "revision", "previous", "action"),
+    [
+        (20, 17, "r1", None, "open"),
+        (20, 17, "r1", _sent(), "none"),  # same revision: dedupe
+        (25, 17, "r2", _sent(), "none"),  # +25 %: not material
+        (30, 17, "r2", _sent(), "update"),  # +50 %
+        (30, 17, "r2", _sent(minutes_ago=30), "hold"),  # material, but inside the cooldown
+        (21, 18, "r2", _sent(), "update"),  # a new day
+        (21, 18, "r2", _sent(minutes_ago=59), "hold"),
+    ],
+)
+def test_policy_opens_once_and_updates_only_on_material_growth_after_the_cooldown(
+    volume, last_day, revision, previous, action
+):
+    decision = decide(
+        volume, date(2026, 11, last_day), revision, previous, datetime(2026, 11, 17, 12), AlertPolicy()
+    )
+    assert decision.action == action, decision.reason
+
+
+def test_retry_policy_backs_off_on_5xx_and_timeouts_but_not_on_4xx():
+    assert [is_retryable(s) for s in (500, 503, 429, 400, 404)] == [True, True, True, False, False]
+    policy = DeliveryPolicy(max_attempts=4, backoff_base_s=1, backoff_max_s=3)
+    answers, sleeps = iter([503, TimeoutError("timed out"), 502, 200]), []
+
+    def send() -> int:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert send_with_retry(send, policy, sleeps.append) == DeliveryResult("delivered", 4, 200)
+    assert sleeps == [1, 2, 3], "exponential, capped at backoff_max_s"
+    answers, sleeps = iter([404]), []
+    assert send_with_retry(send, policy, sleeps.append).status == "failed" and sleeps == []
+
+
+ALERT = {
+    "alert_id": "alert_1",
+    "revision": "rev1",
+    "status": "updated",
+    "update_number": 2,
+    "title": "Spike in bug / checkout: 30 items since 2026-11-17 (15x normal)",
+    "summary": "30 feedback items about bug / checkout <b>",
+    "owner": "Product Engineering (#eng-bugs-oncall)",
+    "window": {"first_day": "2026-11-17", "last_day": "2026-11-18"},
+    "volume_trend": [{"day": "2026-11-16", "volume": 2}, {"day": "2026-11-17", "volume": 30}],
+    "examples": [
+        {
+            "feedback_id": "f1",
+            "channel": "review",
+            "source_record_id": "R-1",
+            "redacted_text": "Pay <@here> & <https://evil.example|click> fails",
+            "root_cause": "payment timeout",
+            "next_action": "page payments",
+            "link": "https://shop.example.com/r/1",
+        },
+        {"feedback_id": "f2", "channel": "chat", "redacted_text": "x", "link": "feedback-ops://feedback/f2"},
+    ],
+    "feedback_ids": ["f1", "f2"],
+    "versions": {"enrichment_version": "e1"},
+}
+
+
+def test_slack_message_escapes_customer_text_and_links_web_records_only():
+    body = messages.slack_message(ALERT)
+    assert body["text"].startswith("[update 2] Spike in bug / checkout")
+    assert body["blocks"][0]["type"] == "header"
+    sections = [b["text"]["text"] for b in body["blocks"] if b["type"] == "section"]
+    first, second = sections[2:4]
+    assert "&lt;@here&gt; &amp; &lt;https://evil.example|click&gt;" in first
+    assert "<@here>" not in first and "root cause: payment timeout; next action: page payments" in first
+    assert "<https://shop.example.com/r/1|review R-1>" in first
+    assert "`feedback-ops://feedback/f2`" in second and "<feedback-ops://" not in second
+
+
+def test_teams_cards_carry_facts_and_open_only_web_links():
+    card = messages.teams_adaptive_card(ALERT)["attachments"][0]
+    assert card["contentType"] == "application/vnd.microsoft.card.adaptive"
+    content = card["content"]
+    assert content["type"] == "AdaptiveCard" and content["version"] == "1.4"
+    facts = {f["title"]: f["value"] for f in content["body"][2]["facts"]}
+    assert facts["Owner"].startswith("Product Engineering") and facts["Daily volume"] == "11-16: 2 · 11-17: 30"
+    assert [a["url"] for a in content["actions"]] == ["https://shop.example.com/r/1"]
+    legacy = messages.teams_message_card(ALERT)
+    assert legacy["@type"] == "MessageCard" and legacy["potentialAction"][0]["targets"][0]["uri"].startswith(
+        "https://"
+    )

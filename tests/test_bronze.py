@@ -79,3 +79,20 @@ def test_bronze_row_ids_are_stable_across_warehouses(settings, tmp_path):
                 ].tolist()
             )
     assert ids[0] == ids[1]
+
+
+def test_an_older_warehouse_gains_the_columns_a_newer_ddl_declares(settings):
+    import duckdb
+
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("create schema bronze")
+        con.execute(
+            "create table bronze.file_manifest (file_checksum varchar primary key, source_file varchar not null)"
+        )
+        con.execute("insert into bronze.file_manifest values ('abc', 'old.csv')")
+    with open_warehouse(settings) as warehouse:
+        columns = set(warehouse.query_df("select * from bronze.file_manifest"))
+        kept = warehouse.scalar("select source_file from bronze.file_manifest where file_checksum = 'abc'")
+    assert {"record_count", "batch_id", "ingested_at"} <= columns
+    assert kept == "old.csv"

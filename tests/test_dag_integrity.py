@@ -39,6 +39,7 @@ EXPECTED_STAGES = [
     "build_gold",
     "gate_gold",
     "send_alerts",
+    "write_report",
     "publish_docs",
     "summarize",
 ]

@@ -80,7 +80,7 @@ def query(warehouse: Path, sql: str) -> list[tuple]:
 def test_every_stage_succeeded(two_runs):
     for states in two_runs["states"]:
         assert set(states.values()) == {"success"}, states
-        assert len(states) == 13
+        assert len(states) == 14
 
 
 def test_counts_reconcile_from_bronze_to_the_index(two_runs):

@@ -7,6 +7,7 @@ can be run and debugged from a terminal::
     feedback-ops run --stage enrich  # one stage
     feedback-ops summary             # the run summary
     feedback-ops search "checkout payment failed" --category bug
+    feedback-ops estimate            # tokens and cost of enriching what is pending with the cloud model
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ STAGES: dict[str, Callable[[], Any]] = {
     "build_gold": pipeline.build_gold,
     "gate_gold": lambda: pipeline.check_gate("gold"),
     "send_alerts": pipeline.send_alerts,
+    "write_report": pipeline.write_report,
     "publish_docs": pipeline.publish_docs,
 }
 
@@ -71,6 +73,21 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _estimate(args: argparse.Namespace) -> int:
+    from feedback_ops.enrich.backends import make_enricher
+    from feedback_ops.enrich.estimate import estimate_pending, render_estimate
+    from feedback_ops.warehouse import open_warehouse
+
+    settings = get_settings()
+    backend = args.backend or (
+        settings.enrichment_backend if settings.enrichment_backend != "local" else "azure_openai"
+    )
+    enricher = make_enricher(settings, backend)
+    with open_warehouse(settings) as warehouse:
+        print(render_estimate(estimate_pending(warehouse, enricher)))
+    return 0
+
+
 def _build_sample_data(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -96,6 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--category")
     search.add_argument("--channel")
     search.set_defaults(handler=_search)
+    estimate = commands.add_parser(
+        "estimate", help="tokens and cost of enriching the pending records with a cloud model (no call made)"
+    )
+    estimate.add_argument(
+        "--backend",
+        choices=["azure_openai", "openai_compatible"],
+        help="the cloud backend to estimate (default: the configured one, else azure_openai)",
+    )
+    estimate.set_defaults(handler=_estimate)
     sample = commands.add_parser("build-sample-data", help="rebuild include/sample_data from ../shared/data")
     sample.add_argument("--shared-data", default="../shared/data")
     sample.add_argument("--out", default="include/sample_data")

@@ -108,7 +108,9 @@ class LanguageModelSettings:
             tokens_per_minute=_env_int("FEEDBACK_OPS_LLM_TPM", defaults.tokens_per_minute),
             timeout_s=_env_float("FEEDBACK_OPS_LLM_TIMEOUT_S", defaults.timeout_s),
             max_attempts=_env_int("FEEDBACK_OPS_LLM_MAX_ATTEMPTS", defaults.max_attempts),
-            max_output_attempts=_env_int("FEEDBACK_OPS_LLM_MAX_OUTPUT_ATTEMPTS", defaults.max_output_attempts),
+            max_output_attempts=_env_int(
+                "FEEDBACK_OPS_LLM_MAX_OUTPUT_ATTEMPTS", defaults.max_output_attempts
+            ),
         )
 
 
@@ -124,8 +126,10 @@ class Settings:
         dbt_project_dir / dbt_profiles_dir / dbt_target: where and how dbt runs.
         gx_project_dir: the Great Expectations project; Data Docs are written to ``data_docs_dir``.
         index_dir: the embedded search index.
-        alert_log: the JSONL file alerts are appended to locally.
-        taxonomy_path / prompts_dir: versioned enrichment assets.
+        alert_log: the JSONL file alerts are appended to locally (always, whatever the routing).
+        alert_routing_path: the versioned alert routing file (destinations, cooldown, retries, links).
+        reports_dir: the insights report and the Markdown summaries for people.
+        taxonomy_path / prompts_dir / redaction_config_path: versioned enrichment assets.
         enrichment_backend: ``local`` (default), ``azure_openai`` or ``openai_compatible`` (ENRICHMENT_BACKENDS).
         llm: the cloud language-model settings (``LanguageModelSettings``).
     """
@@ -143,9 +147,12 @@ class Settings:
     data_docs_dir: Path = PROJECT_ROOT / ".local" / "data_docs"
     index_dir: Path = PROJECT_ROOT / ".local" / "index"
     alert_log: Path = PROJECT_ROOT / ".local" / "alerts.jsonl"
+    alert_routing_path: Path = PROJECT_ROOT / "include" / "alert_routing.yaml"
+    reports_dir: Path = PROJECT_ROOT / ".local" / "reports"
     models_dir: Path = PROJECT_ROOT / ".local" / "models"
     taxonomy_path: Path = PROJECT_ROOT / "include" / "taxonomy.yaml"
     prompts_dir: Path = PROJECT_ROOT / "include" / "prompts"
+    redaction_config_path: Path = PROJECT_ROOT / "include" / "redaction.yaml"
     routing_path: Path = PROJECT_ROOT / "include" / "routing.yaml"
     training_dir: Path = PROJECT_ROOT / "include" / "training"
     batch_size: int = 512
@@ -168,7 +175,14 @@ class Settings:
             data_docs_dir=local_dir / "data_docs",
             index_dir=local_dir / "index",
             alert_log=_env_path("FEEDBACK_OPS_ALERT_LOG", local_dir / "alerts.jsonl"),
+            alert_routing_path=_env_path(
+                "FEEDBACK_OPS_ALERT_ROUTING", PROJECT_ROOT / "include" / "alert_routing.yaml"
+            ),
+            reports_dir=local_dir / "reports",
             models_dir=_env_path("FEEDBACK_OPS_MODELS_DIR", local_dir / "models"),
+            redaction_config_path=_env_path(
+                "FEEDBACK_OPS_REDACTION_CONFIG", PROJECT_ROOT / "include" / "redaction.yaml"
+            ),
             batch_size=int(os.environ.get("FEEDBACK_OPS_BATCH_SIZE", "512")),
             spike_min_volume=int(os.environ.get("FEEDBACK_OPS_SPIKE_MIN_VOLUME", "10")),
             enrichment_backend=os.environ.get("FEEDBACK_OPS_ENRICHMENT_BACKEND", "local"),
@@ -183,6 +197,7 @@ class Settings:
             self.data_docs_dir,
             self.models_dir,
             self.dbt_target_dir,
+            self.reports_dir,
         ):
             path.mkdir(parents=True, exist_ok=True)
 

@@ -7,6 +7,7 @@ importing this module is cheap.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from feedback_ops.config import Settings, get_settings
@@ -62,10 +63,10 @@ def build_silver(settings: Settings | None = None) -> dict[str, Any]:
 
 
 def current_enrichment_version(settings: Settings) -> str:
-    """The enrichment version the configured backend stamps on its outputs."""
-    from feedback_ops.enrich.local import LocalEnricher
+    """The enrichment version the configured backend stamps on its outputs (no model is called)."""
+    from feedback_ops.enrich.backends import make_enricher
 
-    return LocalEnricher(settings).enrichment_version
+    return make_enricher(settings).enrichment_version
 
 
 def enrich(settings: Settings | None = None) -> dict[str, Any]:
@@ -121,24 +122,45 @@ def build_gold(settings: Settings | None = None) -> dict[str, Any]:
     return run_dbt("build", settings, select="tag:gold", dbt_vars=dbt_vars).as_dict()
 
 
-def send_alerts(settings: Settings | None = None) -> dict[str, Any]:
-    """Raise one alert per spike incident (new or changed) to the configured notifier."""
-    from feedback_ops.alerts.notifiers import AlertLogNotifier
-    from feedback_ops.alerts.spikes import raise_spike_alerts
+def send_alerts(settings: Settings | None = None, as_of: datetime | None = None) -> dict[str, Any]:
+    """Open or update one alert per spike incident (policy: thresholds, cooldown, dedupe) and deliver it to the
+    local log and the theme's routed destinations; retry deliveries that failed on earlier runs.
+
+    Args:
+        as_of: the run's logical date (data time); None uses the latest ``created_at`` in gold. Never the
+            wall clock, so a re-run decides the same.
+    """
+    from datetime import UTC
+
+    from feedback_ops.alerts.dispatch import raise_spike_alerts
     from feedback_ops.enrich.local import LocalEnricher
+    from feedback_ops.enrich.rich import LocalRichEnricher
     from feedback_ops.warehouse import open_warehouse
 
     settings = settings or get_settings()
-    enricher = LocalEnricher(settings)
-    versions = {"enrichment_version": enricher.enrichment_version}
-    with open_warehouse(settings) as warehouse:
-        payloads = raise_spike_alerts(warehouse, settings, AlertLogNotifier(settings.alert_log), versions)
-    return {
-        "alert_log": str(settings.alert_log),
-        "alerts": [
-            {"alert_id": p["alert_id"], "title": p["title"], "delivered": p["delivered"]} for p in payloads
-        ],
+    versions = {
+        "enrichment_version": LocalEnricher(settings).enrichment_version,
+        "rich_version": LocalRichEnricher(settings).rich_version,
     }
+    if as_of is not None and as_of.tzinfo is not None:
+        as_of = as_of.astimezone(UTC).replace(tzinfo=None)
+    with open_warehouse(settings) as warehouse:
+        run = raise_spike_alerts(warehouse, settings, versions, as_of=as_of)
+    return {"alert_log": str(settings.alert_log), **run.as_dict()}
+
+
+def write_report(settings: Settings | None = None) -> dict[str, Any]:
+    """The insights report (self-contained HTML) and the Markdown summaries for people, from gold."""
+    from feedback_ops.report.insights import write_insights_report
+    from feedback_ops.report.people import write_people_summaries
+    from feedback_ops.warehouse import open_warehouse
+
+    settings = settings or get_settings()
+    settings.reports_dir.mkdir(parents=True, exist_ok=True)
+    with open_warehouse(settings) as warehouse:
+        report = write_insights_report(warehouse, settings)
+        summaries = write_people_summaries(warehouse, settings)
+    return {"insights_report": str(report), "summaries": [str(path) for path in summaries]}
 
 
 def publish_docs(settings: Settings | None = None) -> dict[str, Any]:

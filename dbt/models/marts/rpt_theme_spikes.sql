@@ -1,6 +1,7 @@
 {%- set trailing_days = 7 -%}
 {%- set spike_min_volume = var('spike_min_volume', 10) -%}
 {%- set spike_min_baseline_days = var('spike_min_baseline_days', trailing_days) -%}
+{%- set weekday_adjusted = var('spike_weekday_adjusted', true) -%}
 
 with
 
@@ -64,6 +65,68 @@ calendar_days as (
 
 ),
 
+daily_totals as (
+
+    select
+        calendar_days.created_date,
+        coalesce(sum(daily_volumes.volume), 0) as total_volume
+
+    from calendar_days
+    left join daily_volumes
+        on calendar_days.created_date = daily_volumes.created_date
+    group by calendar_days.created_date
+
+),
+
+-- a day with no feedback at all is missing data (an export that did not arrive), not a quiet day: it is
+-- left out of every baseline instead of counting as zero volume (rpt_data_gaps lists these days)
+data_days as (
+
+    select
+        created_date,
+        total_volume,
+        {{ day_of_week('created_date') }} as day_of_week
+
+    from daily_totals
+    where total_volume > 0
+
+),
+
+overall_level as (
+
+    select percentile_cont(0.5) within group (order by total_volume) as overall_median
+    from data_days
+
+),
+
+weekday_levels as (
+
+    select
+        day_of_week,
+        percentile_cont(0.5) within group (order by total_volume) as weekday_median
+
+    from data_days
+    group by day_of_week
+
+),
+
+-- how busy each weekday is against a typical day (weekends are quieter): volumes are divided by this factor
+-- before they are compared, so a busy Monday is not a spike and a quiet Sunday is not a drop
+weekday_factors as (
+
+    select
+        weekday_levels.day_of_week,
+        {% if weekday_adjusted -%}
+        greatest(weekday_levels.weekday_median / greatest(overall_level.overall_median, 1), 0.25)
+        {%- else -%}
+        1.0
+        {%- endif %} as weekday_factor
+
+    from weekday_levels
+    cross join overall_level
+
+),
+
 themes as (
 
     select distinct
@@ -74,34 +137,38 @@ themes as (
 
 ),
 
--- every day of the data for every theme: a day without feedback is a volume of 0, not a gap.
+-- every data day for every theme: a day without feedback on a theme is a volume of 0.
 -- product_area may be null (a theme of its own): it is joined with `is not distinct from`.
 theme_days as (
 
     select
-        calendar_days.created_date,
+        data_days.created_date,
         themes.category,
         themes.product_area,
         coalesce(daily_volumes.volume, 0) as volume,
-        coalesce(daily_volumes.negative_count, 0) as negative_count
+        coalesce(daily_volumes.negative_count, 0) as negative_count,
+        weekday_factors.weekday_factor,
+        coalesce(daily_volumes.volume, 0) / weekday_factors.weekday_factor as adjusted_volume
 
     from themes
-    cross join calendar_days
+    cross join data_days
+    inner join weekday_factors
+        on data_days.day_of_week = weekday_factors.day_of_week
     left join daily_volumes
         on themes.category = daily_volumes.category
         and themes.product_area is not distinct from daily_volumes.product_area
-        and calendar_days.created_date = daily_volumes.created_date
+        and data_days.created_date = daily_volumes.created_date
 
 ),
 
--- the previous {{ trailing_days }} calendar days of each theme-day (fewer at the start of the data)
+-- the data days among the previous {{ trailing_days }} calendar days of each theme-day
 trailing_windows as (
 
     select
         theme_day.created_date,
         theme_day.category,
         theme_day.product_area,
-        trailing_day.volume as trailing_volume
+        trailing_day.adjusted_volume as trailing_volume
 
     from theme_days as theme_day
     inner join theme_days as trailing_day
@@ -170,11 +237,14 @@ scored as (
         theme_days.volume,
         theme_days.negative_count,
         1.0 * theme_days.negative_count / theme_days.volume as negative_share,
+        theme_days.weekday_factor,
         coalesce(baselines.baseline_days, 0) as baseline_days,
         baselines.baseline_median,
+        baselines.baseline_median * theme_days.weekday_factor as expected_volume,
         dispersions.mad,
-        -- 1.4826 * MAD estimates the standard deviation; the floor of 1 keeps flat baselines from exploding
-        (theme_days.volume - baselines.baseline_median)
+        -- robust z on weekday-adjusted volumes: 1.4826 * MAD estimates the standard deviation, and the floor
+        -- of 1 keeps flat baselines from exploding
+        (theme_days.adjusted_volume - baselines.baseline_median)
             / greatest(1.4826 * dispersions.mad, 1) as robust_z
 
     from theme_days
@@ -198,7 +268,7 @@ flagged as (
         coalesce(
             baseline_days >= {{ spike_min_baseline_days }}
             and volume >= {{ spike_min_volume }}
-            and volume >= 3 * greatest(baseline_median, 1)
+            and volume >= 3 * greatest(expected_volume, 1)
             and robust_z >= 3.5,
             false
         ) as is_spike

@@ -2,7 +2,8 @@
 
 Consecutive spike days of the same theme (category × product area) are one incident: its ``alert_id`` is
 derived from the theme and the incident's first day, so a re-run or a longer incident updates the same alert
-(a new ``revision``) instead of raising a new one. Nothing is sent twice at the same revision.
+(a new ``revision``) instead of raising a new one. Whether a changed incident is worth a new message is the
+policy's call (``feedback_ops.alerts.policy``); sending is ``feedback_ops.alerts.dispatch``.
 """
 
 from __future__ import annotations
@@ -11,11 +12,15 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from feedback_ops.alerts.notifiers import Notifier
+from feedback_ops.alerts.routing import LinkTemplates
 from feedback_ops.config import Settings
-from feedback_ops.warehouse import DuckDBWarehouse
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from feedback_ops.warehouse import DuckDBWarehouse
 
 SPIKES_SQL = """
     select created_date, category, product_area, volume, baseline_median, robust_z, negative_share
@@ -28,17 +33,28 @@ TREND_SQL = """
     group by created_date order by created_date
 """
 
+# Items the rich pass explained come first: their root cause and next action travel with the alert.
 EXAMPLES_SQL = """
-    select feedback_id, channel, redacted_text, sentiment_score, bronze_row_id, source_file
+    select feedback_id, source_record_id, channel, url, created_at, redacted_text, sentiment_score,
+        summary, root_cause, next_action, bronze_row_id, source_file
     from gold.fct_feedback
     where category = ? and product_area is not distinct from ? and created_date between ? and ?
-    order by sentiment_score asc nulls last, feedback_id limit 3
+    order by (root_cause is not null) desc, (summary is not null) desc, sentiment_score asc nulls last,
+        feedback_id
+    limit 3
 """
 
-IDS_SQL = """
-    select feedback_id from gold.fct_feedback
+RECORDS_SQL = """
+    select feedback_id, source_record_id, channel, url from gold.fct_feedback
     where category = ? and product_area is not distinct from ? and created_date between ? and ?
     order by feedback_id
+"""
+
+VERSIONS_SQL = """
+    select distinct model_name, model_version, prompt_version, taxonomy_version from gold.fct_feedback
+    where category = ? and product_area is not distinct from ? and created_date between ? and ?
+        and model_name is not null
+    order by all
 """
 
 
@@ -54,6 +70,17 @@ class Incident:
     baseline_median: float
     peak_robust_z: float
     negative_share: float
+
+    @property
+    def alert_id(self) -> str:
+        """Stable for the incident's whole life: the theme and its first day."""
+        key = f"{self.category}|{self.product_area}|{self.first_day}"
+        return "alert_" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+    @property
+    def theme(self) -> str:
+        """``category / product area`` for people."""
+        return f"{self.category} / {self.product_area or 'any area'}"
 
 
 def group_incidents(spikes: list[dict[str, Any]]) -> list[Incident]:
@@ -86,6 +113,17 @@ def group_incidents(spikes: list[dict[str, Any]]) -> list[Incident]:
     return incidents
 
 
+def read_incidents(warehouse: DuckDBWarehouse) -> list[Incident]:
+    """The incidents in ``gold.rpt_theme_spikes`` (none when gold is not built yet)."""
+    if not warehouse.table_exists("gold.rpt_theme_spikes"):
+        return []
+    spikes = warehouse.query_df(SPIKES_SQL)
+    spikes["created_date"] = spikes["created_date"].map(
+        lambda value: value.date() if hasattr(value, "date") else value
+    )
+    return group_incidents(spikes.to_dict("records"))
+
+
 def theme_owners(settings: Settings) -> dict[str, str]:
     """Category id -> owning team and where it is reached, from the taxonomy file."""
     from feedback_ops.enrich.taxonomy import load_taxonomy
@@ -94,73 +132,57 @@ def theme_owners(settings: Settings) -> dict[str, str]:
     return {c.id: f"{c.owner.team} ({c.owner.contact})" for c in taxonomy.categories}
 
 
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts: missing values become ``None`` (never NaN), timestamps ISO strings."""
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    for row in rows:
+        for key, value in row.items():
+            if hasattr(value, "isoformat"):
+                row[key] = value.isoformat()
+    return rows
+
+
+def _with_links(rows: list[dict[str, Any]], links: LinkTemplates) -> list[dict[str, Any]]:
+    return [{**row, "link": links.link(row)} for row in rows]
+
+
 def build_payload(
-    warehouse: DuckDBWarehouse, incident: Incident, owners: dict[str, str], versions: dict[str, Any]
+    warehouse: DuckDBWarehouse,
+    incident: Incident,
+    owners: dict[str, str],
+    versions: dict[str, Any],
+    links: LinkTemplates | None = None,
 ) -> dict[str, Any]:
-    """The alert a person reads: what, how big against normal, examples, ids, owner, versions."""
+    """The alert a person reads: what, how big against normal, examples with links, ids, owner, versions."""
+    links = links or LinkTemplates()
     window = [incident.category, incident.product_area, incident.first_day, incident.last_day]
-    trend_window = [
-        incident.category,
-        incident.product_area,
-        incident.first_day - timedelta(days=7),
-        incident.last_day,
-    ]
+    trend_window = [*window[:2], incident.first_day - timedelta(days=7), incident.last_day]
     trend = warehouse.query_df(TREND_SQL, trend_window)
-    examples = warehouse.query_df(EXAMPLES_SQL, window)
-    ids = warehouse.query_df(IDS_SQL, window)["feedback_id"].tolist()
-    theme = f"{incident.category} / {incident.product_area or 'any area'}"
-    alert_id = (
-        "alert_"
-        + hashlib.sha256(
-            f"{incident.category}|{incident.product_area}|{incident.first_day}".encode()
-        ).hexdigest()[:16]
-    )
-    ratio = incident.volume / max(
-        incident.baseline_median * ((incident.last_day - incident.first_day).days + 1), 1
-    )
+    source_records = _with_links(records(warehouse.query_df(RECORDS_SQL, window)), links)
+    model_versions = records(warehouse.query_df(VERSIONS_SQL, window))
+    days = (incident.last_day - incident.first_day).days + 1
+    ratio = incident.volume / max(incident.baseline_median * days, 1)
     payload = {
-        "alert_id": alert_id,
+        "alert_id": incident.alert_id,
         "kind": "theme_spike",
-        "title": f"Spike in {theme}: {incident.volume} items since {incident.first_day} ({ratio:.0f}x normal)",
+        "title": f"Spike in {incident.theme}: {incident.volume} items since {incident.first_day} ({ratio:.0f}x normal)",
         "summary": (
-            f"{incident.volume} feedback items about {theme} between {incident.first_day} and {incident.last_day}, "
-            f"against a daily baseline of {incident.baseline_median:g}; {incident.negative_share:.0%} negative; "
-            f"peak robust z-score {incident.peak_robust_z:.1f}."
+            f"{incident.volume} feedback items about {incident.theme} between {incident.first_day} and "
+            f"{incident.last_day}, against a daily baseline of {incident.baseline_median:g}; "
+            f"{incident.negative_share:.0%} negative; peak robust z-score {incident.peak_robust_z:.1f}."
         ),
         "theme": {"category": incident.category, "product_area": incident.product_area},
         "owner": owners.get(incident.category, "unassigned"),
         "window": {"first_day": str(incident.first_day), "last_day": str(incident.last_day)},
-        "volume_trend": [{"day": str(r.created_date), "volume": int(r.volume)} for r in trend.itertuples()],
-        "examples": examples.to_dict("records"),
-        "feedback_ids": ids,
-        "versions": versions,
+        "volume": incident.volume,
+        "volume_trend": [{"day": str(r.created_date)[:10], "volume": int(r.volume)} for r in trend.itertuples()],
+        "examples": _with_links(records(warehouse.query_df(EXAMPLES_SQL, window)), links),
+        "feedback_ids": [r["feedback_id"] for r in source_records],
+        "source_records": source_records,
+        "versions": {**versions, "models": model_versions},
     }
-    revision_basis = {k: v for k, v in payload.items() if k != "examples"}
+    revision_basis = {k: v for k, v in payload.items() if k not in ("examples", "source_records")}
     payload["revision"] = hashlib.sha256(
         json.dumps(revision_basis, sort_keys=True, default=str).encode()
     ).hexdigest()[:12]
     return payload
-
-
-def raise_spike_alerts(
-    warehouse: DuckDBWarehouse, settings: Settings, notifier: Notifier, versions: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """Send an alert for every new or changed incident; return the incidents' current payloads."""
-    spikes = warehouse.query_df(SPIKES_SQL)
-    spikes["created_date"] = spikes["created_date"].map(
-        lambda value: value.date() if hasattr(value, "date") else value
-    )
-    incidents = group_incidents(spikes.to_dict("records"))
-    owners = theme_owners(settings)
-    sent = notifier.already_sent()
-    payloads = []
-    for incident in incidents:
-        payload = build_payload(warehouse, incident, owners, versions)
-        payload["status"] = "updated" if payload["alert_id"] in sent else "opened"
-        if sent.get(payload["alert_id"]) != payload["revision"]:
-            notifier.send(payload)
-            payload["delivered"] = True
-        else:
-            payload["delivered"] = False
-        payloads.append(payload)
-    return payloads

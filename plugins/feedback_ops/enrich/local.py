@@ -2,8 +2,9 @@
 
 Per batch: redact PII -> detect language -> embed the redacted text (MiniLM) -> sentiment (logistic regression
 on the embeddings, blended with a rating) -> category (nearest taxonomy centroid) -> urgency (rules) ->
-confidence and ``needs_review``. The models are English: text identified as another language is still
-classified, with halved confidence, and always sent to review.
+confidence and ``needs_review``. The models are English: text identified as another language (or in a script
+the language detector cannot place) is still classified, with halved confidence, always sent to review, and
+says so in ``enrichment_notes`` ("language de not supported by the local models: ...").
 
 The embeddings of the redacted text are returned with the results (``enrich_with_embeddings``) so the embed
 stage can store them without embedding twice.
@@ -20,9 +21,9 @@ from feedback_ops.config import Settings, get_settings
 from feedback_ops.embed.base import Embedder
 from feedback_ops.embed.local import LocalEmbedder
 from feedback_ops.enrich.category import CategoryClassifier, CategoryPrediction
-from feedback_ops.enrich.language import detect_language
+from feedback_ops.enrich.language import detect_languages, latin_share
 from feedback_ops.enrich.prompts import prompt_version
-from feedback_ops.enrich.redact import Redaction, Redactor
+from feedback_ops.enrich.redact import Redaction, Redactor, load_redaction_config
 from feedback_ops.enrich.schemas import EnrichmentResult, FeedbackItem, lane_for
 from feedback_ops.enrich.sentiment import (
     SentimentModel,
@@ -38,12 +39,31 @@ if TYPE_CHECKING:
     import numpy
 
 MODEL_NAME = "local-minilm-logreg"
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 """Bump when the rules of this backend change (thresholds, urgency rules): it is part of the model version."""
 REVIEW_BELOW = 0.5
 TRUSTED_LANGUAGES = ("en", "und")
-"""Languages the English models are trusted with; ``und`` is text too short to identify (mostly English)."""
+"""Languages the English models are trusted with; ``und`` is text too short or ambiguous to identify (mostly
+English), when its letters are mostly Latin script."""
+MIN_LATIN_SHARE = 0.5
+"""Below this share of Latin letters the English models are not trusted, whatever the detected language."""
 UNTRUSTED_LANGUAGE_FACTOR = 0.5
+UNSUPPORTED_NOTE = (
+    "language {language} not supported by the local models: labels are low-confidence, sent to review"
+)
+UNKNOWN_SCRIPT_NOTE = (
+    "language not identified, mostly non-Latin script: the local models are English-only, labels are "
+    "low-confidence, sent to review"
+)
+
+
+def language_note(language: str, text: str) -> str | None:
+    """Why the English models cannot be trusted with ``text`` (its detected ``language``), or None if they can."""
+    if latin_share(text) < MIN_LATIN_SHARE:
+        return UNKNOWN_SCRIPT_NOTE if language == "und" else UNSUPPORTED_NOTE.format(language=language)
+    if language in TRUSTED_LANGUAGES:
+        return None
+    return UNSUPPORTED_NOTE.format(language=language)
 
 
 class LocalEnricher:
@@ -52,7 +72,8 @@ class LocalEnricher:
     Args:
         settings: paths of the taxonomy, prompts, training data and model artifacts (process settings if None).
         embedder: the embedder (a ``LocalEmbedder`` if None); its version is part of the model version.
-        id_patterns: redaction patterns for business identifiers (``redact.DEFAULT_ID_PATTERNS`` if None).
+        id_patterns: redaction patterns for business identifiers (those of ``settings.redaction_config_path``
+            if None).
     """
 
     model_name = MODEL_NAME
@@ -66,7 +87,7 @@ class LocalEnricher:
     ) -> None:
         self.settings = settings or get_settings()
         self.embedder = embedder or LocalEmbedder()
-        self.redactor = Redactor(id_patterns)
+        self.redactor = Redactor(id_patterns, load_redaction_config(self.settings.redaction_config_path))
         self.taxonomy = load_taxonomy(self.settings.taxonomy_path)
         self.urgency_rules = UrgencyRules(self.taxonomy)
         self.prompt_version = prompt_version(self.settings.prompts_dir)
@@ -115,7 +136,7 @@ class LocalEnricher:
         sentiment, categories = self.load()
         started = time.perf_counter()
         redactions = [self.redactor.redact(item.text) for item in items]
-        languages = [detect_language(redaction.text) for redaction in redactions]
+        languages = detect_languages([redaction.text for redaction in redactions])
         embeddings = self.embedder.embed([redaction.text for redaction in redactions])
         scores = [
             sentiment_score(float(probability), item.rating, item.channel)
@@ -151,7 +172,8 @@ class LocalEnricher:
         label = sentiment_label(score)
         category = self.taxonomy.get(prediction.category)
         urgency = self.urgency_rules.assess(redaction.text, category, (label, score), item.severity)
-        trusted = language[0] in TRUSTED_LANGUAGES
+        note = language_note(language[0], redaction.text)
+        trusted = note is None
         confidence = prediction.confidence * (1.0 if trusted else UNTRUSTED_LANGUAGE_FACTOR)
         return {
             "feedback_id": item.feedback_id,
@@ -175,4 +197,5 @@ class LocalEnricher:
             "tokens_in": 0,
             "tokens_out": 0,
             "cost_usd": 0.0,
+            "enrichment_notes": note,
         }

@@ -1,11 +1,24 @@
 """PII redaction: the first thing enrichment does, so only redacted text reaches a model or an index.
 
-Replaces e-mail addresses, phone numbers, payment card numbers (Luhn-valid only), IBANs (mod-97-valid only),
-IP addresses and order / account ids (configurable regular expressions) with typed placeholders
-(``[EMAIL]``, ``[PHONE]``, ``[CARD]``, ``[IBAN]``, ``[IP]``, ``[ORDER_ID]``, ...), and counts them.
+Replaces personal data with typed placeholders and counts them:
 
-Precision matters as much as recall: dates, money amounts, years and already-masked text (CFPB's ``XXXX``,
-``XX/XX/XXXX``, ``{$123.00}``) are left alone, because redacting them would destroy what the models read.
+- ``[EMAIL]``; ``[IBAN]`` (mod-97-valid, and of its country's length when the country is known);
+- business ids, ``[ORDER_ID]`` / ``[ACCOUNT_ID]`` / any name, from configurable regular expressions
+  (``include/redaction.yaml``), checked before cards and phones so a long order number stays an order id;
+- ``[CARD]`` (13-19 digits, spaces or dashes, Luhn-valid only); ``[IP]`` (IPv4, IPv6);
+- ``[ADDRESS]``: a house number, a capitalized street name and a street suffix (Street, St, Ave, Road, ...),
+  an optional unit and ", City, ST 12345" / UK postcode; German "...straße 5"; "PO Box 123";
+- ``[PHONE]``: international (``+44 20 7946 0958``, ``0049 30 1234567``, E.164) and national formats
+  (``(415) 555-0123``, ``415.555.0123``, ``07911 123456``): 10-11 digits, or 8-15 after ``+`` / ``00``;
+- ``[PERSON]``: cues, a name gazetteer and capitalization (``person_names``).
+
+Precision matters as much as recall: dates, times, money amounts, percentages, years, version numbers and
+already-masked text (CFPB's ``XXXX``, ``XX/XX/XXXX``, ``{$123.00}``) are left alone, because redacting them
+would destroy what the models read.
+
+How: each type's pattern runs in turn over a working copy in which the values already found are masked with
+a character no pattern matches, so offsets stay those of the input and no value is claimed twice; the output
+is built once from the spans. Patterns are compiled once per ``Redactor``.
 """
 
 from __future__ import annotations
@@ -13,36 +26,90 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
-DEFAULT_ID_PATTERNS: Mapping[str, str] = {
-    "ORDER_ID": r"\b(?:ORD|ORDER)[-#]?\d{6,}\b",
-    "ACCOUNT_ID": r"\bACC(?:T)?[-#]?\d{6,}\b",
-}
-"""Placeholder name -> regular expression of the business identifiers to redact (configurable per deployment)."""
+import yaml
+
+from feedback_ops.enrich.person_names import NameFinder, NameLexicon
+
+RULES_VERSION = "2"
+"""Bump when the built-in rules of this module or of ``person_names`` change: part of the redactor version."""
+
+PLACEHOLDERS = ("EMAIL", "PHONE", "CARD", "IBAN", "IP", "ADDRESS", "PERSON", "ORDER_ID", "ACCOUNT_ID")
+"""The built-in placeholder types (configured id patterns may add others)."""
+
+_MASK = "\ue000"
+"""Stands in for a value already found: a private-use character that no pattern matches."""
 
 # No word boundaries: a superset of the enrichment gate's e-mail check, so nothing it would flag survives.
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
-_CARD = re.compile(r"(?<![\d+-])\d(?:[ -]?\d){12,18}(?![\d-])")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", re.IGNORECASE)
+_CARD = re.compile(r"(?<![\w+-])[1-9](?:[ -]?\d){12,18}(?![\w-])")
 _IPV4 = re.compile(
-    r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\.?\d)"
+    r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)"
 )
 _IPV6 = re.compile(
     r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){1,7}:?(?:[0-9A-Fa-f]{1,4}|:)(?::[0-9A-Fa-f]{1,4}){0,6}(?![\w:])"
 )
-_PHONE = re.compile(r"(?<![\w+$€£.,])(?:\+|00)?\(?\d[\d ().-]{5,}\d(?!\w)")
-_YEAR = re.compile(r"(?:19|20)\d\d")
+_VERSION_CUE = re.compile(r"(?:\bversion|\bver\.?|\bbuild|\brelease|\bv)\s*$", re.IGNORECASE)
+_STREET_SUFFIX = (
+    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Way|Terrace|Ter"
+    r"|Parkway|Pkwy|Circle|Cir|Highway|Hwy|Square|Sq|Crescent|Close|Grove|Gardens|Trail|Trl|Plaza|Alley)"
+)
+_ADDRESS = re.compile(
+    r"\b\d{1,6}[A-Za-z]?(?: (?:[NSEW]\.?|North|South|East|West))?"
+    r"(?: (?:[A-Z][a-z]+|\d{1,3}(?:st|nd|rd|th))){1,4}"
+    rf" {_STREET_SUFFIX}\b\.?(?: (?:NW|NE|SW|SE|N|S|E|W)\b)?"
+    r"(?:,? (?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm)\.? ?#?[A-Za-z0-9-]+|,? #\d+[A-Za-z]?)?"
+    r"(?:,(?: [A-Z][a-z]+){1,3},?(?: [A-Z]{2})? (?:\d{5}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}))?"
+    r"|\b[A-ZÄÖÜ][a-zäöüß]+(?:straße|strasse|str\.|weg|gasse|allee|platz) \d{1,4}[a-z]?\b"
+)
+_PO_BOX = re.compile(r"\b(?:P\.? ?O\.? ?Box|Post Office Box) \d{1,6}\b", re.IGNORECASE)
+_PHONE = re.compile(
+    r"(?<![\w+$€£¥.,/:#-])"
+    r"(?:"
+    r"(?:\+|00)[1-9]\d{0,2}(?:[ .-]?\(0\))?(?:[ .-]?\(?\d{1,5}\)?){2,5}"  # +44 20 7946 0958, 0049 30 1234567
+    r"|\(\d{2,5}\)[ .-]?\d{2,4}(?:[ .-]?\d{2,4}){1,2}"  # (415) 555-0123, (020) 7946 0958
+    r"|(?:1[ .-])?\d{2,5}(?:[ .-]\d{2,8}){1,4}"  # 415-555-0123, 1-800-555-0199, 07911 123456, 030 12345678
+    r"|\d{10,11}"  # a bare national number
+    r")"
+    r"(?![\w%/:-]|[.,]\d)"
+)
 _DATE = re.compile(r"(?<!\d)(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})(?!\d)")
+_YEAR = re.compile(r"(?:19|20)\d\d")
+
+IBAN_LENGTHS: Mapping[str, int] = dict(
+    (entry[:2], int(entry[2:]))
+    for entry in (
+        "AD24 AE23 AL28 AT20 AZ28 BA20 BE16 BG22 BH22 BR29 BY28 CH21 CR22 CY28 CZ24 DE22 DK18 DO28 EE20 EG29 "
+        "ES24 FI18 FO18 FR27 GB22 GE22 GI23 GL18 GR27 GT28 HR21 HU28 IE22 IL23 IQ23 IS26 IT27 JO30 KW30 KZ20 "
+        "LB28 LC32 LI21 LT20 LU20 LV21 MC27 MD24 ME22 MK19 MR27 MT31 MU30 NL18 NO15 PK24 PL28 PS29 PT25 QA29 "
+        "RO24 RS22 SA24 SC31 SE24 SI19 SK24 SM27 ST25 SV28 TL23 TN24 TR26 UA29 VA22 VG24 XK20"
+    ).split()
+)
+"""IBAN length per country (ISO 13616 registry); a country not listed only needs 15-34 characters."""
+
+
+@dataclass(frozen=True)
+class PiiSpan:
+    """One redacted value: its character offsets in the input text and its placeholder type."""
+
+    start: int
+    end: int
+    kind: str
 
 
 @dataclass(frozen=True)
 class Redaction:
-    """Redacted text and how many values of each placeholder type were replaced (only types that occurred)."""
+    """Redacted text, how many values of each placeholder type were replaced (only types that occurred), and
+    where they were in the input (``spans``, in order)."""
 
     text: str
     counts: dict[str, int] = field(default_factory=dict)
+    spans: tuple[PiiSpan, ...] = ()
 
 
 def luhn_valid(digits: str) -> bool:
@@ -57,90 +124,202 @@ def luhn_valid(digits: str) -> bool:
 
 
 def iban_valid(candidate: str) -> bool:
-    """True when the IBAN passes the ISO 13616 mod-97 check (spaces ignored)."""
-    compact = candidate.replace(" ", "")
-    if not 15 <= len(compact) <= 34:
+    """True when the IBAN has its country's length and passes the ISO 13616 mod-97 check (spaces ignored)."""
+    compact = candidate.replace(" ", "").upper()
+    expected = IBAN_LENGTHS.get(compact[:2])
+    if not 15 <= len(compact) <= 34 or (expected is not None and len(compact) != expected):
         return False
     rearranged = compact[4:] + compact[:4]
     return int("".join(str(int(char, 36)) for char in rearranged)) % 97 == 1
 
 
-def _is_card(candidate: str) -> bool:
-    digits = re.sub(r"\D", "", candidate)
+def _is_iban(match: re.Match[str]) -> bool:
+    return iban_valid(match.group(0))
+
+
+def _is_card(match: re.Match[str]) -> bool:
+    digits = re.sub(r"\D", "", match.group(0))
     return 13 <= len(digits) <= 19 and len(set(digits)) > 1 and luhn_valid(digits)
 
 
-def _is_ipv6(candidate: str) -> bool:
+def _after_version_word(match: re.Match[str]) -> bool:
+    return bool(_VERSION_CUE.search(match.string[max(0, match.start() - 12) : match.start()]))
+
+
+def _is_ipv4(match: re.Match[str]) -> bool:
+    return not _after_version_word(match)
+
+
+def _is_ipv6(match: re.Match[str]) -> bool:
     try:
-        ipaddress.IPv6Address(candidate)
+        ipaddress.IPv6Address(match.group(0))
     except ValueError:
         return False
     return True
 
 
-def _is_phone(candidate: str) -> bool:
-    """Phone numbers: 10-15 digits, or 8-15 with an international prefix; never a date or a bare run of digits.
+def _is_phone(match: re.Match[str]) -> bool:
+    """10-11 digits, or 8-15 after ``+`` / ``00``; never a date, a run of years or a version.
 
-    A bare digit run (no separator, no prefix) is only a phone when it has 10 or 11 digits, the length of a
-    national number; longer runs are ids or card-like numbers and shorter ones are amounts or years.
+    Longer bare runs are ids or card-like numbers, shorter ones amounts, years or local numbers too ambiguous
+    to redact without context.
     """
-    digits = re.sub(r"\D", "", candidate)
+    candidate = match.group(0)
     international = candidate.startswith(("+", "00"))
+    digits = re.sub(r"\D", "", candidate)[2 if candidate.startswith("00") else 0 :]
     groups = re.findall(r"\d+", candidate)
-    if _DATE.search(candidate) or len(digits) > 15 or all(_YEAR.fullmatch(group) for group in groups):
+    if _DATE.search(candidate) or all(_YEAR.fullmatch(group) for group in groups):
         return False
-    if candidate.isdigit():
-        return len(digits) in (10, 11) or (international and len(digits) >= 10)
-    return len(digits) >= (8 if international else 10)
+    if _after_version_word(match):
+        return False
+    if international:
+        return 8 <= len(digits) <= 15
+    return 10 <= len(digits) <= 11
 
 
-_Check = Callable[[str], bool]
+_Check = Callable[[re.Match[str]], bool]
+
+
+@dataclass(frozen=True)
+class RedactionConfig:
+    """The configurable part of redaction (``include/redaction.yaml``).
+
+    Attributes:
+        id_patterns: placeholder name -> regular expressions of business identifiers (case-insensitive; a
+            group named ``value`` narrows what is replaced).
+        lexicon: the person-name word lists.
+        fingerprint: hash of the config file and the lists it names; part of the redactor version.
+    """
+
+    id_patterns: Mapping[str, tuple[str, ...]]
+    lexicon: NameLexicon
+    fingerprint: str
+
+
+def _word_list(path: Path) -> list[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+@lru_cache(maxsize=8)
+def load_redaction_config(path: Path) -> RedactionConfig:
+    """Read a redaction config file (YAML, see ``include/redaction.yaml``) and the word lists it names."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    person = raw.get("person") or {}
+    files = {
+        key: path.parent / person[key] for key in ("first_names", "surnames", "common_words") if key in person
+    }
+    digest = hashlib.sha256(path.read_bytes())
+    for key in sorted(files):
+        digest.update(files[key].read_bytes())
+    lexicon = NameLexicon.build(
+        first_names=_word_list(files["first_names"]) if "first_names" in files else (),
+        surnames=_word_list(files["surnames"]) if "surnames" in files else (),
+        common_words=_word_list(files["common_words"]) if "common_words" in files else (),
+        not_names=person.get("not_names") or (),
+        allow=person.get("allow") or (),
+    )
+    patterns = {
+        str(name).upper(): tuple([regexes] if isinstance(regexes, str) else regexes)
+        for name, regexes in (raw.get("id_patterns") or {}).items()
+    }
+    return RedactionConfig(id_patterns=patterns, lexicon=lexicon, fingerprint=digest.hexdigest())
+
+
+def default_redaction_config() -> RedactionConfig:
+    """The config of the process settings (``Settings.redaction_config_path``)."""
+    from feedback_ops.config import get_settings
+
+    return load_redaction_config(get_settings().redaction_config_path)
 
 
 class Redactor:
     """Redacts PII with typed placeholders; built once, reused for every text.
 
     Args:
-        id_patterns: placeholder name -> regular expression for business identifiers (order, account, ...);
-            defaults to ``DEFAULT_ID_PATTERNS``. Matched case-insensitively.
+        id_patterns: placeholder name -> regular expression (or list of them) for business identifiers;
+            replaces the config's id patterns when given. Matched case-insensitively.
+        config: id patterns and name lists (the process settings' ``include/redaction.yaml`` if None).
     """
 
-    def __init__(self, id_patterns: Mapping[str, str] | None = None) -> None:
-        patterns = DEFAULT_ID_PATTERNS if id_patterns is None else id_patterns
-        # Part of the model version: other id patterns give other redacted text.
-        self.version = hashlib.sha256(repr(sorted(patterns.items())).encode()).hexdigest()[:8]
-        # Order matters: e-mails and IBANs contain digit runs the later passes would otherwise claim.
+    def __init__(
+        self,
+        id_patterns: Mapping[str, str | Sequence[str]] | None = None,
+        config: RedactionConfig | None = None,
+    ) -> None:
+        config = config or default_redaction_config()
+        patterns = config.id_patterns if id_patterns is None else _as_lists(id_patterns)
+        # Part of the model version: other patterns, name lists or rules give other redacted text.
+        identity = repr((RULES_VERSION, sorted(patterns.items()), config.fingerprint))
+        self.version = hashlib.sha256(identity.encode()).hexdigest()[:8]
+        self._names = NameFinder(config.lexicon)
+        # Order matters: e-mails and IBANs contain digit runs the later passes would otherwise claim, and an
+        # order number after "order" is an id before it can look like a card or a phone number.
         self._passes: list[tuple[str, re.Pattern[str], _Check | None]] = [
             ("EMAIL", _EMAIL, None),
-            ("IBAN", _IBAN, iban_valid),
-            *((name.upper(), re.compile(regex, re.IGNORECASE), None) for name, regex in patterns.items()),
+            ("IBAN", _IBAN, _is_iban),
+            *(
+                (name.upper(), re.compile(regex, re.IGNORECASE), None)
+                for name, regexes in patterns.items()
+                for regex in regexes
+            ),
             ("CARD", _CARD, _is_card),
-            ("IP", _IPV4, None),
+            ("IP", _IPV4, _is_ipv4),
             ("IP", _IPV6, _is_ipv6),
+            ("ADDRESS", _ADDRESS, None),
+            ("ADDRESS", _PO_BOX, None),
             ("PHONE", _PHONE, _is_phone),
         ]
 
     def redact(self, text: str) -> Redaction:
-        """Replace every PII value in ``text`` by its placeholder; return the text and the counts per type."""
-        counts: dict[str, int] = {}
+        """Replace every PII value in ``text`` by its placeholder; return the text, counts and spans."""
+        spans: list[PiiSpan] = []
+        work = text
         for name, pattern, check in self._passes:
-            text = pattern.sub(_replacer(name, check, counts), text)
-        return Redaction(text=text, counts=counts)
+            work = pattern.sub(_claimer(name, check, spans), work)
+        spans.extend(PiiSpan(start, end, "PERSON") for start, end in self._names.find(work))
+        return _render(text, spans)
 
 
-def _replacer(name: str, check: _Check | None, counts: dict[str, int]) -> Callable[[re.Match[str]], str]:
-    def replace(match: re.Match[str]) -> str:
-        value = match.group(0)
-        if check is not None and not check(value):
-            return value
-        counts[name] = counts.get(name, 0) + 1
-        # "(555-123-4567)": keep an opening bracket the phone pattern took but whose closing one it left.
-        keep = "(" if value.startswith("(") and ")" not in value else ""
-        return f"{keep}[{name}]"
-
-    return replace
+def _as_lists(patterns: Mapping[str, str | Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    return {
+        name.upper(): (regexes,) if isinstance(regexes, str) else tuple(regexes)
+        for name, regexes in patterns.items()
+    }
 
 
-def redact(text: str, id_patterns: Mapping[str, str] | None = None) -> Redaction:
+def _claimer(name: str, check: _Check | None, spans: list[PiiSpan]) -> Callable[[re.Match[str]], str]:
+    """A ``re.sub`` callback recording the value's span and masking it in the working copy."""
+
+    def claim(match: re.Match[str]) -> str:
+        if check is not None and not check(match):
+            return match.group(0)
+        group = "value" if "value" in match.re.groupindex and match.group("value") is not None else 0
+        start, end = match.span(group)
+        # "(555) 123-4567" keeps both brackets in the value; a lone opening one stays in the text.
+        if match.string[start] == "(" and ")" not in match.string[start:end]:
+            start += 1
+        spans.append(PiiSpan(start, end, name))
+        whole_start, whole_end = match.span()
+        return match.string[whole_start:start] + _MASK * (end - start) + match.string[end:whole_end]
+
+    return claim
+
+
+def _render(text: str, spans: list[PiiSpan]) -> Redaction:
+    ordered = sorted(spans, key=lambda span: span.start)
+    parts: list[str] = []
+    counts: dict[str, int] = {}
+    position = 0
+    for span in ordered:
+        parts.append(text[position : span.start])
+        parts.append(f"[{span.kind}]")
+        counts[span.kind] = counts.get(span.kind, 0) + 1
+        position = span.end
+    parts.append(text[position:])
+    return Redaction(text="".join(parts), counts=counts, spans=tuple(ordered))
+
+
+def redact(text: str, id_patterns: Mapping[str, str | Sequence[str]] | None = None) -> Redaction:
     """Redact ``text`` with a one-off ``Redactor`` (build a ``Redactor`` once when redacting many texts)."""
     return Redactor(id_patterns).redact(text)

@@ -3,7 +3,13 @@
 Incremental and cached: a record already enriched at the current ``enrichment_version`` is skipped; a record
 whose ``text_hash`` was enriched before at this version reuses that result instead of calling a model. The
 vectors the local models computed for the redacted text are stored in ``enrichment.embeddings`` so the
-embedding stage does not compute them twice.
+embedding stage does not compute them twice; a backend that returns no vectors (the cloud ones) leaves them to
+the embedding stage.
+
+Every pending record ends the run in one of four places: enriched (``enrichment.feedback_enrichment``),
+reused by text hash, quarantined (``enrichment.enrichment_quarantine``: its model output stayed invalid; not
+picked up again at this version) or deferred (budget spent or service unavailable: nothing written, it stays
+pending for the next run). The stats count each.
 """
 
 from __future__ import annotations
@@ -22,14 +28,18 @@ PENDING_SQL = """
     from silver.int_feedback_deduplicated as s
     left join enrichment.feedback_enrichment as e
         on e.feedback_id = s.feedback_id and e.enrichment_version = ?
-    where e.feedback_id is null
+    left join enrichment.enrichment_quarantine as q
+        on q.feedback_id = s.feedback_id and q.enrichment_version = ? and q.text_hash = s.text_hash
+    where e.feedback_id is null and q.feedback_id is null
     order by s.feedback_id
 """
 
 REUSE_BY_TEXT_HASH_SQL = """
     insert into enrichment.feedback_enrichment
     select distinct on (p.feedback_id)
-        p.feedback_id, e.* exclude (feedback_id)
+        p.feedback_id,
+        -- a copy made no model call: it must not count the original's tokens and cost a second time
+        e.* exclude (feedback_id) replace (0 as tokens_in, 0 as tokens_out, 0.0 as cost_usd)
     from _pending as p
     join enrichment.feedback_enrichment as e
         on e.text_hash = p.text_hash and e.enrichment_version = ?
@@ -45,7 +55,13 @@ class EnrichmentRunStats:
     pending: int = 0
     reused_by_text_hash: int = 0
     enriched: int = 0
+    quarantined: int = 0
+    deferred: int = 0
     batches: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    """What the run's model calls cost, failed and retried calls included."""
     categories: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -75,19 +91,66 @@ def _embedding_frame(results: list[Any], vectors: Any, embedder: Any, now: datet
     )
 
 
+def _quarantine_frame(batch: Any, now: datetime) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame([{**q.model_dump(), "quarantined_at": now} for q in batch.quarantined])
+
+
+def _write_batch(warehouse: DuckDBWarehouse, enricher: Any, batch: Any) -> None:
+    """Write one batch's results (and vectors, when the backend computed them) and quarantined records."""
+    import pandas as pd
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    rows = pd.DataFrame([{**r.model_dump(), "enriched_at": now} for r in batch.results])
+    with warehouse.transaction():
+        warehouse.upsert("enrichment.feedback_enrichment", rows, keys=["feedback_id", "enrichment_version"])
+        if batch.vectors is not None:
+            warehouse.upsert(
+                "enrichment.embeddings",
+                _embedding_frame(batch.results, batch.vectors, enricher.embedder, now),
+                keys=["unit_id", "embedding_version"],
+            )
+        warehouse.upsert(
+            "enrichment.enrichment_quarantine",
+            _quarantine_frame(batch, now),
+            keys=["feedback_id", "enrichment_version"],
+        )
+        if not rows.empty:
+            # an item quarantined earlier (other text) and enriched now is no longer quarantined
+            warehouse.execute(
+                "delete from enrichment.enrichment_quarantine where enrichment_version = ? "
+                "and feedback_id in (select unnest(?::varchar[]))",
+                [enricher.enrichment_version, rows["feedback_id"].tolist()],
+            )
+
+
+def _count_batch(stats: EnrichmentRunStats, batch: Any) -> None:
+    stats.enriched += len(batch.results)
+    stats.quarantined += len(batch.quarantined)
+    stats.deferred += len(batch.deferred)
+    stats.tokens_in += sum(r.tokens_in for r in batch.results)
+    stats.tokens_out += sum(r.tokens_out for r in batch.results)
+    stats.cost_usd = round(stats.cost_usd + batch.spent_usd, 8)
+    stats.batches += 1
+
+
 def enrich_pending(
     warehouse: DuckDBWarehouse, settings: Settings, enricher: Any | None = None
 ) -> EnrichmentRunStats:
-    """Enrich every silver record that has no enrichment at the enricher's current version."""
-    import pandas as pd
+    """Enrich every silver record that has no enrichment (and no quarantine) at the enricher's version.
+
+    Args:
+        enricher: the backend (``backends.make_enricher(settings)`` — the configured one — if None).
+    """
+    from feedback_ops.enrich.backends import begin_run, make_enricher, run_batch
 
     if enricher is None:
-        from feedback_ops.enrich.local import LocalEnricher
-
-        enricher = LocalEnricher(settings)
+        enricher = make_enricher(settings)
+    begin_run(enricher)
     version = enricher.enrichment_version
     stats = EnrichmentRunStats(enrichment_version=version)
-    warehouse.execute(f"create or replace temp table _pending as {PENDING_SQL}", [version])
+    warehouse.execute(f"create or replace temp table _pending as {PENDING_SQL}", [version, version])
     stats.pending = int(warehouse.scalar("select count(*) from _pending"))
     before = int(
         warehouse.scalar(
@@ -109,21 +172,9 @@ def enrich_pending(
     """
     todo = warehouse.query_df(remaining, [version])
     for start in range(0, len(todo), settings.batch_size):
-        batch = todo.iloc[start : start + settings.batch_size]
-        results, vectors = enricher.enrich_with_embeddings(_items(batch))
-        now = datetime.now(UTC).replace(tzinfo=None)
-        rows = pd.DataFrame([{**r.model_dump(), "enriched_at": now} for r in results])
-        with warehouse.transaction():
-            warehouse.upsert(
-                "enrichment.feedback_enrichment", rows, keys=["feedback_id", "enrichment_version"]
-            )
-            warehouse.upsert(
-                "enrichment.embeddings",
-                _embedding_frame(results, vectors, enricher.embedder, now),
-                keys=["unit_id", "embedding_version"],
-            )
-        stats.enriched += len(results)
-        stats.batches += 1
+        batch = run_batch(enricher, _items(todo.iloc[start : start + settings.batch_size]))
+        _write_batch(warehouse, enricher, batch)
+        _count_batch(stats, batch)
     counts = warehouse.query_df(
         "select category, count(*) as n from enrichment.feedback_enrichment where enrichment_version = ? "
         "group by category order by n desc",

@@ -78,6 +78,9 @@ class EnrichmentResult(BaseModel):
     tokens_out: int = Field(ge=0)
     cost_usd: float = Field(ge=0.0)
     latency_ms: float = Field(ge=0.0)
+    enrichment_notes: str | None = None
+    """What a reader of the labels should know, in words (e.g. the local models do not support the text's
+    language, so the labels are low-confidence); None when there is nothing to say."""
 
     @field_validator("redaction_counts", mode="before")
     @classmethod

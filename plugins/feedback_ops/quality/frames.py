@@ -27,11 +27,15 @@ COVERAGE_SQL = """
         ? as enrichment_version,
         count(*) as silver_rows,
         count(e.feedback_id) as enriched_rows,
-        count(*) - count(e.feedback_id) as missing_rows
+        count(*) filter (where e.feedback_id is null and q.feedback_id is null) as missing_rows
     from silver.int_feedback_deduplicated as s
     left join enrichment.feedback_enrichment as e
         on e.feedback_id = s.feedback_id and e.enrichment_version = ?
+    left join enrichment.enrichment_quarantine as q
+        on q.feedback_id = s.feedback_id and q.enrichment_version = ? and q.text_hash = s.text_hash
 """
+"""Silver items with neither an enrichment nor an enrichment-quarantine row at the current version are missing:
+a quarantined item is accounted for (its model output was invalid), a deferred one is not (it waits for a run)."""
 
 
 def _count(warehouse: DuckDBWarehouse, table: str) -> int:
@@ -62,15 +66,15 @@ def _silver(warehouse: DuckDBWarehouse, settings: Settings) -> tuple[dict[str, A
 
 
 def _enrichment(warehouse: DuckDBWarehouse, settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
-    from feedback_ops.enrich.local import LocalEnricher
     from feedback_ops.enrich.taxonomy import load_taxonomy
+    from feedback_ops.pipeline import current_enrichment_version
 
-    version = LocalEnricher(settings).enrichment_version
+    version = current_enrichment_version(settings)
     frame = warehouse.query_df(
         "select * from enrichment.feedback_enrichment where enrichment_version = ?", [version]
     )
     taxonomy = load_taxonomy(settings.taxonomy_path)
-    coverage = warehouse.query_df(COVERAGE_SQL, [version, version])
+    coverage = warehouse.query_df(COVERAGE_SQL, [version, version, version])
     return {"feedback_enrichment": frame, "coverage": coverage}, {"taxonomy": sorted(taxonomy.category_ids)}
 
 

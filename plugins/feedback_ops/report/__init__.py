@@ -1,1 +1,2 @@
-"""Reports a person reads: the run summary (and, later, the insights report)."""
+"""Reports a person reads: the run summary, the insights report (HTML) and the daily / weekly summaries
+(Markdown) for product and leadership."""

@@ -86,6 +86,16 @@ def build_summary(warehouse: DuckDBWarehouse, settings: Settings, top: int = 8) 
     return summary
 
 
+def _latest_summaries(settings: Settings) -> list[str]:
+    """The newest daily and weekly Markdown summaries (their names sort by date / ISO week)."""
+    lines = []
+    for label, pattern in (("daily themes (md)", "daily_themes_*.md"), ("weekly trends (md)", "weekly_trends_*.md")):
+        found = sorted(settings.reports_dir.glob(pattern))
+        if found:
+            lines.append(f"  {label:<20} {found[-1]}")
+    return lines
+
+
 def render_summary(summary: RunSummary, settings: Settings) -> str:
     """Plain-text rendering for the terminal and ``.local/run_summary.txt``."""
     lines = ["", "Feedback Ops — run summary", "=" * 26, "", "Records per stage:"]
@@ -125,6 +135,8 @@ def render_summary(summary: RunSummary, settings: Settings) -> str:
         f"  warehouse (DuckDB)   {settings.warehouse_path}",
         f"  search index         {settings.index_dir / 'feedback_index.duckdb'}",
         f"  alert log            {settings.alert_log}",
+        f"  insights report      {settings.reports_dir / 'insights.html'}",
+        *_latest_summaries(settings),
         f"  Data Docs (GX)       {settings.data_docs_dir / 'index.html'}",
         f"  dbt docs             {settings.dbt_target_dir / 'index.html'}  (serve: make dbt-docs)",
         f"  this summary         {settings.local_dir / 'run_summary.txt'}",

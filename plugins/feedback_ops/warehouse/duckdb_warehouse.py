@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,9 +40,22 @@ class DuckDBWarehouse:
         self.connection = duckdb.connect(str(path), read_only=read_only)
 
     def ensure_schema(self) -> None:
-        """Create the bronze and enrichment tables if they do not exist."""
+        """Create the bronze and enrichment tables if they do not exist, and add columns a newer version of
+        the DDL declares to tables an older version created (additive migrations only)."""
         for statement in DDL:
             self.connection.execute(statement)
+        for table, columns in _declared_columns().items():
+            schema, name = table.split(".")
+            present = {
+                row[0]
+                for row in self.connection.execute(
+                    "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+                    [schema, name],
+                ).fetchall()
+            }
+            for column, data_type in columns:
+                if column not in present:
+                    self.connection.execute(f"alter table {table} add column {column} {data_type}")
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         self.connection.execute(sql, params or [])
@@ -106,6 +120,24 @@ class DuckDBWarehouse:
 
     def close(self) -> None:
         self.connection.close()
+
+
+@lru_cache(maxsize=1)
+def _declared_columns() -> dict[str, list[tuple[str, str]]]:
+    """``schema.table -> [(column, type)]`` as the DDL declares them, read from an in-memory database."""
+    import duckdb
+
+    with duckdb.connect(":memory:") as scratch:
+        for statement in DDL:
+            scratch.execute(statement)
+        rows = scratch.execute(
+            "select table_schema || '.' || table_name, column_name, data_type from information_schema.columns "
+            "order by table_schema, table_name, ordinal_position"
+        ).fetchall()
+    declared: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in rows:
+        declared.setdefault(table, []).append((column, data_type))
+    return declared
 
 
 class _Transaction:

@@ -1,4 +1,4 @@
-"""DDL of the tables Python writes (bronze and enrichment). dbt owns ``silver`` and ``gold``.
+"""DDL of the tables Python writes (bronze, enrichment, alerts). dbt owns ``silver`` and ``gold``.
 
 Kept in one place so the local warehouse, tests and docs agree; see ``docs/data-model.md``.
 """
@@ -8,6 +8,7 @@ EMBEDDING_DIMENSIONS = 384
 DDL: tuple[str, ...] = (
     "create schema if not exists bronze",
     "create schema if not exists enrichment",
+    "create schema if not exists alerts",
     """
     create table if not exists bronze.file_manifest (
         file_checksum varchar primary key,
@@ -57,9 +58,12 @@ DDL: tuple[str, ...] = (
         cost_usd double,
         latency_ms double,
         enriched_at timestamp,
+        enrichment_notes varchar,
         primary key (feedback_id, enrichment_version)
     )
     """,
+    # Added after the first release: warehouses created before it get the column here (same position, last).
+    "alter table enrichment.feedback_enrichment add column if not exists enrichment_notes varchar",
     """
     create table if not exists enrichment.feedback_insights (
         feedback_id varchar not null,
@@ -92,6 +96,18 @@ DDL: tuple[str, ...] = (
         drift_flagged boolean not null
     )
     """,
+    """
+    create table if not exists enrichment.enrichment_quarantine (
+        feedback_id varchar not null,
+        enrichment_version varchar not null,
+        text_hash varchar not null,
+        reason varchar not null,
+        attempts integer not null,
+        last_error varchar,
+        quarantined_at timestamp not null,
+        primary key (feedback_id, enrichment_version)
+    )
+    """,
     f"""
     create table if not exists enrichment.embeddings (
         unit_id varchar not null,
@@ -102,6 +118,38 @@ DDL: tuple[str, ...] = (
         vector float[{EMBEDDING_DIMENSIONS}],
         embedded_at timestamp,
         primary key (unit_id, embedding_version)
+    )
+    """,
+    """
+    create table if not exists alerts.alert_incidents (
+        alert_id varchar primary key,
+        category varchar not null,
+        product_area varchar,
+        first_day date not null,
+        last_day date not null,
+        volume integer not null,
+        revision varchar not null,
+        last_event varchar not null,
+        update_count integer not null,
+        opened_at timestamp not null,
+        sent_at timestamp not null,
+        payload varchar not null
+    )
+    """,
+    """
+    create table if not exists alerts.alert_deliveries (
+        alert_id varchar not null,
+        revision varchar not null,
+        destination varchar not null,
+        destination_type varchar not null,
+        status varchar not null,
+        attempts integer not null,
+        runs integer not null,
+        http_status integer,
+        last_error varchar,
+        first_attempt_at timestamp not null,
+        last_attempt_at timestamp not null,
+        primary key (alert_id, revision, destination)
     )
     """,
 )

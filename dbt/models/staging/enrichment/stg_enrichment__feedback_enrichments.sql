@@ -47,7 +47,8 @@ final as (
         tokens_out,
         cost_usd,
         latency_ms,
-        enriched_at
+        enriched_at,
+        enrichment_notes
 
     from current_version
 

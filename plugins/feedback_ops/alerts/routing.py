@@ -1,0 +1,168 @@
+"""Alert routing: which destinations a theme's alerts go to, the update policy, retries and record links.
+
+Everything comes from ``include/alert_routing.yaml`` (versioned). The local log is not a route: it always gets a
+copy. Destinations name an Airflow connection; nothing secret lives in the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import yaml
+
+DESTINATION_TYPES = ("slack", "teams", "webhook")
+SAFE_LINK_SCHEMES = ("http://", "https://")
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A place alerts are posted to, reached through an Airflow connection."""
+
+    name: str
+    type: str
+    conn_id: str
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    """When an open incident is worth a new message.
+
+    Attributes:
+        cooldown: the least time between two messages about one incident (data time).
+        update_min_growth: the volume growth (0.5 = +50 %) since the last message that makes an update.
+        update_on_new_day: an incident reaching a new day also makes an update.
+    """
+
+    cooldown: timedelta = timedelta(minutes=60)
+    update_min_growth: float = 0.5
+    update_on_new_day: bool = True
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """Retries of one delivery: ``max_attempts`` calls per run with exponential backoff, over ``max_runs`` runs."""
+
+    max_attempts: int = 3
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 20.0
+    timeout_s: float = 10.0
+    max_runs: int = 24
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        return min(self.backoff_base_s * 2 ** (attempt - 1), self.backoff_max_s)
+
+
+@dataclass(frozen=True)
+class LinkTemplates:
+    """How a feedback record links back to its source."""
+
+    default: str = "feedback-ops://feedback/{feedback_id}"
+    by_channel: dict[str, str] = field(default_factory=dict)
+
+    def link(self, record: dict[str, Any]) -> str:
+        """The record's own http(s) ``url`` when it has one, else its channel's template, else the default."""
+        url = record.get("url")
+        if isinstance(url, str) and url.strip().lower().startswith(SAFE_LINK_SCHEMES):
+            return url.strip()
+        template = self.by_channel.get(str(record.get("channel")), self.default)
+        values = {
+            key: quote(str(record.get(key) or ""), safe="")
+            for key in ("feedback_id", "source_record_id", "channel")
+        }
+        return template.format(**values)
+
+
+@dataclass(frozen=True)
+class AlertRouting:
+    """The parsed routing file."""
+
+    version: str
+    destinations: dict[str, Destination]
+    routes: dict[str, tuple[str, ...]]
+    default: tuple[str, ...] = ()
+    policy: AlertPolicy = AlertPolicy()
+    delivery: DeliveryPolicy = DeliveryPolicy()
+    links: LinkTemplates = LinkTemplates()
+
+    def destinations_for(self, category: str) -> list[Destination]:
+        """The destinations of a theme's alerts (not counting the log, which always gets a copy)."""
+        names = self.routes.get(category, self.default)
+        return [self.destinations[name] for name in names]
+
+
+def _destinations(document: dict[str, Any]) -> dict[str, Destination]:
+    destinations = {}
+    for name, spec in (document.get("destinations") or {}).items():
+        if name == "log":
+            raise ValueError("alert_routing.yaml: 'log' is the local alert log, not a destination name")
+        kind = (spec or {}).get("type")
+        if kind not in DESTINATION_TYPES:
+            raise ValueError(f"alert_routing.yaml: destination {name!r} has type {kind!r}, not {DESTINATION_TYPES}")
+        if not spec.get("conn_id"):
+            raise ValueError(f"alert_routing.yaml: destination {name!r} has no conn_id")
+        destinations[name] = Destination(name=name, type=kind, conn_id=str(spec["conn_id"]))
+    return destinations
+
+
+def _routes(document: dict[str, Any], known: dict[str, Destination]) -> dict[str, tuple[str, ...]]:
+    routes = {str(k): tuple(v or ()) for k, v in (document.get("routes") or {}).items()}
+    routes["*"] = tuple(document.get("default") or ())
+    unknown = sorted({name for names in routes.values() for name in names} - set(known))
+    if unknown:
+        raise ValueError(f"alert_routing.yaml: routes name unknown destinations {unknown}")
+    return routes
+
+
+def parse_alert_routing(raw: bytes) -> AlertRouting:
+    """Validate routing YAML bytes.
+
+    Raises:
+        ValueError: an unknown destination type, a destination without a connection, a route to an
+            undeclared destination, or a negative threshold.
+    """
+    document: dict[str, Any] = yaml.safe_load(raw) or {}
+    destinations = _destinations(document)
+    routes = _routes(document, destinations)
+    default = routes.pop("*")
+    policy_doc = document.get("policy") or {}
+    policy = AlertPolicy(
+        cooldown=timedelta(minutes=float(policy_doc.get("cooldown_minutes", 60))),
+        update_min_growth=float(policy_doc.get("update_min_growth", 0.5)),
+        update_on_new_day=bool(policy_doc.get("update_on_new_day", True)),
+    )
+    if policy.cooldown < timedelta(0) or policy.update_min_growth < 0:
+        raise ValueError("alert_routing.yaml: cooldown_minutes and update_min_growth must not be negative")
+    delivery_doc = document.get("delivery") or {}
+    defaults = DeliveryPolicy()
+    delivery = DeliveryPolicy(
+        max_attempts=max(1, int(delivery_doc.get("max_attempts", defaults.max_attempts))),
+        backoff_base_s=float(delivery_doc.get("backoff_base_s", defaults.backoff_base_s)),
+        backoff_max_s=float(delivery_doc.get("backoff_max_s", defaults.backoff_max_s)),
+        timeout_s=float(delivery_doc.get("timeout_s", defaults.timeout_s)),
+        max_runs=max(1, int(delivery_doc.get("max_runs", defaults.max_runs))),
+    )
+    links_doc = document.get("links") or {}
+    links = LinkTemplates(
+        default=str(links_doc.get("default") or LinkTemplates.default),
+        by_channel={str(k): str(v) for k, v in (links_doc.get("by_channel") or {}).items()},
+    )
+    return AlertRouting(
+        version=f"{document.get('version', '0')}+{hashlib.sha256(raw).hexdigest()[:8]}",
+        destinations=destinations,
+        routes=routes,
+        default=default,
+        policy=policy,
+        delivery=delivery,
+        links=links,
+    )
+
+
+def load_alert_routing(path: Path) -> AlertRouting:
+    """Read and validate the routing file."""
+    return parse_alert_routing(path.read_bytes())

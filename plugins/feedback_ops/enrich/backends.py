@@ -1,0 +1,71 @@
+"""Enrichment backends: the configured one (``make_enricher``) and one way to run a batch on any of them.
+
+``settings.enrichment_backend`` picks the backend: ``local`` (``LocalEnricher``, the default),
+``azure_openai`` or ``openai_compatible`` (``AzureOpenAIEnricher``). Backends share the version properties
+and ``enrich(items)``; ``run_batch`` turns either kind of batch into an ``EnrichmentBatch`` (results,
+quarantined, deferred, and the vectors when the backend computed them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from feedback_ops.config import ENRICHMENT_BACKENDS, Settings
+from feedback_ops.enrich.outcomes import EnrichmentBatch
+from feedback_ops.enrich.schemas import EnrichmentResult, FeedbackItem
+
+
+@runtime_checkable
+class Enricher(Protocol):
+    """What every enrichment backend offers."""
+
+    @property
+    def enrichment_version(self) -> str: ...
+
+    @property
+    def model_version(self) -> str: ...
+
+    @property
+    def taxonomy_version(self) -> str: ...
+
+    def enrich(self, items: Sequence[FeedbackItem]) -> list[EnrichmentResult]: ...
+
+
+def make_enricher(settings: Settings, backend: str | None = None) -> Any:
+    """The enricher of ``backend`` (default: ``settings.enrichment_backend``); builds no client, calls nothing.
+
+    Raises:
+        ValueError: an unknown backend name.
+    """
+    name = backend or settings.enrichment_backend
+    if name not in ENRICHMENT_BACKENDS:
+        raise ValueError(f"unknown enrichment backend {name!r}; expected one of {ENRICHMENT_BACKENDS}")
+    if name == "local":
+        from feedback_ops.enrich.local import LocalEnricher
+
+        return LocalEnricher(settings)
+    from feedback_ops.enrich.azure_openai import AzureOpenAIEnricher
+
+    return AzureOpenAIEnricher(settings, backend=name)
+
+
+def begin_run(enricher: Any) -> None:
+    """Tell a backend a new run starts (resets a per-run budget); a no-op for backends without one."""
+    start = getattr(enricher, "begin_run", None)
+    if callable(start):
+        start()
+
+
+def run_batch(enricher: Any, items: Sequence[FeedbackItem]) -> EnrichmentBatch:
+    """Enrich ``items`` with any backend and account for every one of them.
+
+    A backend with ``enrich_batch`` (cloud) reports quarantined and deferred items itself; one with
+    ``enrich_with_embeddings`` (local) returns a result per item and its vectors.
+    """
+    if hasattr(enricher, "enrich_batch"):
+        return enricher.enrich_batch(items)
+    if hasattr(enricher, "enrich_with_embeddings"):
+        results, vectors = enricher.enrich_with_embeddings(items)
+        return EnrichmentBatch(results=list(results), vectors=vectors)
+    return EnrichmentBatch(results=list(enricher.enrich(items)))

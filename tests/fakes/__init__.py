@@ -1,0 +1,1 @@
+"""Loopback fakes of the cloud services, for offline tests."""
