@@ -48,7 +48,9 @@ SURNAMES = (
     "Fairweather Quigley Thistlewood Okonkwo Ramaswamy O'Connor"
 ).split()
 TITLES = ("Mr.", "Ms.", "Mrs.", "Dr.", "Mr", "Ms")
-STREETS = "Main Oak Maple Cedar Elm Pine Washington Lincoln Park Lake Hill Baker Sunset Highland Church".split()
+STREETS = (
+    "Main Oak Maple Cedar Elm Pine Washington Lincoln Park Lake Hill Baker Sunset Highland Church".split()
+)
 SUFFIXES = "Street St Avenue Ave Road Rd Boulevard Blvd Lane Ln Drive Dr Court Way Place".split()
 CITIES = (("Springfield", "IL"), ("Portland", "OR"), ("Austin", "TX"), ("Columbus", "OH"), ("Denver", "CO"))
 
@@ -69,12 +71,18 @@ def fake_email(rng: random.Random) -> str:
             f"{rng.choice(SURNAMES).upper()}{digits(rng, 4)}",
         )
     )
-    domain = rng.choice(("example.com", "example.org", "mail.example.co.uk", "example.net", "test.example.de"))
+    domain = rng.choice(
+        ("example.com", "example.org", "mail.example.co.uk", "example.net", "test.example.de")
+    )
     return f"{user}@{domain}"
 
 
 def fake_phone(rng: random.Random) -> str:
-    area, exchange, line = f"{rng.randint(2, 9)}{digits(rng, 2)}", f"{rng.randint(2, 9)}{digits(rng, 2)}", digits(rng, 4)
+    area, exchange, line = (
+        f"{rng.randint(2, 9)}{digits(rng, 2)}",
+        f"{rng.randint(2, 9)}{digits(rng, 2)}",
+        digits(rng, 4),
+    )
     formats = (
         f"+1{area}{exchange}{line}",
         f"+1 {area}-{exchange}-{line}",
@@ -121,7 +129,12 @@ def fake_iban(rng: random.Random) -> str:
         (
             ("DE", digits(rng, 18)),
             ("GB", "WEST" + digits(rng, 14)),
-            ("FR", digits(rng, 10) + "".join(rng.choice(string.ascii_uppercase) for _ in range(11)) + digits(rng, 2)),
+            (
+                "FR",
+                digits(rng, 10)
+                + "".join(rng.choice(string.ascii_uppercase) for _ in range(11))
+                + digits(rng, 2),
+            ),
             ("NL", "ABNA" + digits(rng, 10)),
             ("ES", digits(rng, 20)),
             ("IT", "X" + digits(rng, 22)),
@@ -145,7 +158,9 @@ def fake_address(rng: random.Random) -> str:
         return f"PO Box {rng.randint(1, 99999)}"
     street = f"{rng.randint(1, 9999)} {rng.choice(STREETS)} {rng.choice(SUFFIXES)}"
     if rng.random() < 0.3:
-        street += rng.choice((f", Apt {rng.randint(1, 40)}{rng.choice('ABC')}", f" Suite {rng.randint(100, 900)}"))
+        street += rng.choice(
+            (f", Apt {rng.randint(1, 40)}{rng.choice('ABC')}", f" Suite {rng.randint(100, 900)}")
+        )
     if rng.random() < 0.5:
         city, state = rng.choice(CITIES)
         street += f", {city}, {state} {digits(rng, 5)}"
@@ -153,7 +168,9 @@ def fake_address(rng: random.Random) -> str:
 
 
 def fake_order_id(rng: random.Random) -> str:
-    return rng.choice((f"ORD-{digits(rng, 7)}", f"{digits(rng, 9)}", f"#{digits(rng, 6)}", f"{digits(rng, 12)}"))
+    return rng.choice(
+        (f"ORD-{digits(rng, 7)}", f"{digits(rng, 9)}", f"#{digits(rng, 6)}", f"{digits(rng, 12)}")
+    )
 
 
 def fake_account_id(rng: random.Random) -> str:
@@ -230,7 +247,11 @@ LOOKALIKES = (
 def cfpb_narratives() -> list[str]:
     path = DATA / "cfpb-consumer-complaints" / "cfpb_combined.csv"
     with path.open(encoding="utf-8", newline="") as handle:
-        return [row["Consumer complaint narrative"] for row in csv.DictReader(handle) if row["Consumer complaint narrative"].strip()]
+        return [
+            row["Consumer complaint narrative"]
+            for row in csv.DictReader(handle)
+            if row["Consumer complaint narrative"].strip()
+        ]
 
 
 def banking77_queries() -> list[str]:
@@ -307,7 +328,9 @@ def insert(sample: Sample, sentence: str, rng: random.Random) -> int:
     else:
         at, piece = rng.choice(boundaries), sentence + " "
     sample.text = text[:at] + piece + text[at:]
-    sample.gold = [PiiSpan(s.start + len(piece), s.end + len(piece), s.kind) if s.start >= at else s for s in sample.gold]
+    sample.gold = [
+        PiiSpan(s.start + len(piece), s.end + len(piece), s.kind) if s.start >= at else s for s in sample.gold
+    ]
     return at + piece.index(sentence)
 
 
@@ -322,7 +345,9 @@ class Tally:
     misses: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     false_positives: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
-    def score(self, text: str, gold: list[PiiSpan], found: Iterable[PiiSpan], types: set[str] | None = None) -> list[bool]:
+    def score(
+        self, text: str, gold: list[PiiSpan], found: Iterable[PiiSpan], types: set[str] | None = None
+    ) -> list[bool]:
         """Count one text; ``types`` limits the placeholders counted for precision. Returns found per gold span."""
         spans = list(found)
         hits = []
@@ -344,12 +369,16 @@ class Tally:
         return hits
 
     def report(self, title: str) -> None:
-        print(f"\n## {title}\n{'type':11s} {'gold':>6s} {'recall':>7s} {'placed':>7s} {'precision':>9s}  target")
+        print(
+            f"\n## {title}\n{'type':11s} {'gold':>6s} {'recall':>7s} {'placed':>7s} {'precision':>9s}  target"
+        )
         for kind in sorted(set(self.gold) | set(self.placed)):
             recall = self.found[kind] / self.gold[kind] if self.gold[kind] else float("nan")
             precision = self.correct[kind] / self.placed[kind] if self.placed[kind] else float("nan")
             target = f"recall >= {TARGETS[kind]}" if kind in TARGETS else ""
-            print(f"{kind:11s} {self.gold[kind]:6d} {recall:7.3f} {self.placed[kind]:7d} {precision:9.3f}  {target}")
+            print(
+                f"{kind:11s} {self.gold[kind]:6d} {recall:7.3f} {self.placed[kind]:7d} {precision:9.3f}  {target}"
+            )
         for label, examples in (("missed", self.misses), ("false positive", self.false_positives)):
             for kind, texts in sorted(examples.items()):
                 print(f"  {label} {kind} ({len(texts)}): " + " | ".join(repr(t) for t in texts[:4]))
@@ -393,7 +422,9 @@ def bitext(redactor: Redactor) -> None:
         text, kind = row["instruction"], BITEXT_TYPES.get(row["entity_type"])
         gold = [gold_span(text, int(row["start_offset"]), int(row["end_offset"]), kind)] if kind else []
         tally.score(text, gold, redactor.redact(text).spans, types={"PERSON", "ORDER_ID"})
-    tally.report("Bitext gold spans (person_name -> PERSON; order_id, invoice_id -> ORDER_ID), all 4,514 messages")
+    tally.report(
+        "Bitext gold spans (person_name -> PERSON; order_id, invoice_id -> ORDER_ID), all 4,514 messages"
+    )
 
 
 def speed(redactor: Redactor, seed: int) -> None:
@@ -416,7 +447,9 @@ def speed(redactor: Redactor, seed: int) -> None:
         mean = sum(map(len, texts)) / len(texts)
         print(f"{name:18s} {len(texts):5d} texts, mean {mean:5.0f} chars: {len(texts) / seconds:8.0f} rec/s")
         total_records, total_seconds = total_records + len(texts), total_seconds + seconds
-    print(f"{'all':18s} {total_records:5d} texts: {total_records / total_seconds:8.0f} rec/s ({total_seconds:.2f} s)")
+    print(
+        f"{'all':18s} {total_records:5d} texts: {total_records / total_seconds:8.0f} rec/s ({total_seconds:.2f} s)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,6 +29,7 @@ def item(
     insight: bool = False,
     url: str | None = None,
     hour: int = 9,
+    score: float | None = None,
 ) -> dict[str, Any]:
     """One feedback item of ``fct_feedback`` (``n`` makes the ids unique)."""
     key = f"{channel}:{category}-{area}-{day}-{n}"
@@ -48,7 +49,7 @@ def item(
         "is_enriched": True,
         "category": category,
         "sentiment_label": "negative" if negative else "positive",
-        "sentiment_score": -0.8 if negative else 0.7,
+        "sentiment_score": score if score is not None else -0.8 if negative else 0.7,
         "is_negative": negative,
         "urgency": "high" if negative else "low",
         "confidence": 0.9,

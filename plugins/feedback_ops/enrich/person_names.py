@@ -105,7 +105,7 @@ class NameLexicon:
             surnames=frozenset(word.lower() for word in surnames),
             common_words=frozenset(word.lower() for word in common_words) | CALENDAR_WORDS,
             not_names=frozenset(word.lower() for word in not_names) | CALENDAR_WORDS | CUE_WORDS,
-            allow=frozenset(" ".join(phrase.lower().split()) for phrase in allow),
+            allow=frozenset(_normalized(phrase) for phrase in allow),
         )
 
     def known_first_name(self, word: str) -> bool:
@@ -119,6 +119,11 @@ class NameLexicon:
         if lower in self.not_names or lower in TITLES:
             return False
         return lower in self.first_names or lower in self.surnames or lower not in self.common_words
+
+
+def _normalized(phrase: str) -> str:
+    """Lower case, no full stops, single spaces: "Mr. Cooper" and "mr  cooper" compare equal."""
+    return " ".join(phrase.lower().replace(".", " ").split())
 
 
 class NameFinder:
@@ -143,10 +148,10 @@ class NameFinder:
         if not words:
             return None
         start = run.start() + words[0].start()
+        if any(word.group(0).lower() in ORGANIZATION_WORDS for word in words[1:]):
+            return None
         kept = [words[0]]
         for word in words[1:]:
-            if word.group(0).lower() in ORGANIZATION_WORDS:
-                return None
             if not self.lexicon.name_like(word.group(0)):
                 break
             kept.append(word)
@@ -171,7 +176,7 @@ class NameFinder:
         return None
 
     def _allowed(self, phrase: str) -> bool:
-        return " ".join(phrase.lower().split()) in self.lexicon.allow
+        return _normalized(phrase) in self.lexicon.allow
 
     def _lowercase_names(self, text: str, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """Lower-case names after "my name is" ("my name is john smith"), when the lists know them."""

@@ -45,14 +45,21 @@ _MASK = "\ue000"
 """Stands in for a value already found: a private-use character that no pattern matches."""
 
 # No word boundaries: a superset of the enrichment gate's e-mail check, so nothing it would flag survives.
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-][A-Za-z0-9._%+'-]*@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", re.IGNORECASE)
-_CARD = re.compile(r"(?<![\w+-])[1-9](?:[ -]?\d){12,18}(?![\w-])")
+# Patterns start with a character class where they can (lookbehinds after it): the regex engine then skips
+# ahead to candidate characters instead of trying every position, which halves the time on long text.
+_CARD = re.compile(r"[1-9](?<![\w+-][1-9])(?:[ -]?\d){12,18}(?![\w-])", re.ASCII)
 _IPV4 = re.compile(
-    r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)"
+    r"(?=\d)(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+    r"(?![\w]|\.\d)",
+    re.ASCII,
 )
 _IPV6 = re.compile(
-    r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){1,7}:?(?:[0-9A-Fa-f]{1,4}|:)(?::[0-9A-Fa-f]{1,4}){0,6}(?![\w:])"
+    r"(?=[0-9A-Fa-f:])(?<![\w:])"
+    r"(?:(?:[0-9A-Fa-f]{1,4}:){1,7}:?(?:[0-9A-Fa-f]{1,4}|:)(?::[0-9A-Fa-f]{1,4}){0,6}|::(?:[0-9A-Fa-f]{1,4}:){0,6}"
+    r"[0-9A-Fa-f]{1,4})(?![\w:])",
+    re.ASCII,
 )
 _VERSION_CUE = re.compile(r"(?:\bversion|\bver\.?|\bbuild|\brelease|\bv)\s*$", re.IGNORECASE)
 _STREET_SUFFIX = (
@@ -60,16 +67,16 @@ _STREET_SUFFIX = (
     r"|Parkway|Pkwy|Circle|Cir|Highway|Hwy|Square|Sq|Crescent|Close|Grove|Gardens|Trail|Trl|Plaza|Alley)"
 )
 _ADDRESS = re.compile(
-    r"\b\d{1,6}[A-Za-z]?(?: (?:[NSEW]\.?|North|South|East|West))?"
+    r"(?=\d)\b\d{1,6}[A-Za-z]?(?: (?:[NSEW]\.?|North|South|East|West))?"
     r"(?: (?:[A-Z][a-z]+|\d{1,3}(?:st|nd|rd|th))){1,4}"
     rf" {_STREET_SUFFIX}\b\.?(?: (?:NW|NE|SW|SE|N|S|E|W)\b)?"
     r"(?:,? (?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm)\.? ?#?[A-Za-z0-9-]+|,? #\d+[A-Za-z]?)?"
     r"(?:,(?: [A-Z][a-z]+){1,3},?(?: [A-Z]{2})? (?:\d{5}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}))?"
-    r"|\b[A-ZÄÖÜ][a-zäöüß]+(?:straße|strasse|str\.|weg|gasse|allee|platz) \d{1,4}[a-z]?\b"
 )
+_STREET_DE = re.compile(r"\b[A-ZÄÖÜ][a-zäöüß]+(?:straße|strasse|str\.|weg|gasse|allee|platz) \d{1,4}[a-z]?\b")
 _PO_BOX = re.compile(r"\b(?:P\.? ?O\.? ?Box|Post Office Box) \d{1,6}\b", re.IGNORECASE)
 _PHONE = re.compile(
-    r"(?<![\w+$€£¥.,/:#-])"
+    r"(?=[\d+(])(?<![\w+$€£¥.,/:#-])"
     r"(?:"
     r"(?:\+|00)[1-9]\d{0,2}(?:[ .-]?\(0\))?(?:[ .-]?\(?\d{1,5}\)?){2,5}"  # +44 20 7946 0958, 0049 30 1234567
     r"|\(\d{2,5}\)[ .-]?\d{2,4}(?:[ .-]?\d{2,4}){1,2}"  # (415) 555-0123, (020) 7946 0958
@@ -178,6 +185,18 @@ def _is_phone(match: re.Match[str]) -> bool:
 
 
 _Check = Callable[[re.Match[str]], bool]
+_DIGITS = "0123456789"
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """One pattern of one placeholder type; ``needs``: characters one of which the text must contain for the
+    pattern to be able to match (the pass is skipped otherwise: most short texts have no digit)."""
+
+    name: str
+    pattern: re.Pattern[str]
+    check: _Check | None = None
+    needs: str = _DIGITS
 
 
 @dataclass(frozen=True)
@@ -238,7 +257,8 @@ class Redactor:
 
     Args:
         id_patterns: placeholder name -> regular expression (or list of them) for business identifiers;
-            replaces the config's id patterns when given. Matched case-insensitively.
+            replaces the config's id patterns when given. Matched case-insensitively, ASCII-only word
+            boundaries, and only in text that has a digit.
         config: id patterns and name lists (the process settings' ``include/redaction.yaml`` if None).
     """
 
@@ -255,28 +275,32 @@ class Redactor:
         self._names = NameFinder(config.lexicon)
         # Order matters: e-mails and IBANs contain digit runs the later passes would otherwise claim, and an
         # order number after "order" is an id before it can look like a card or a phone number.
-        self._passes: list[tuple[str, re.Pattern[str], _Check | None]] = [
-            ("EMAIL", _EMAIL, None),
-            ("IBAN", _IBAN, _is_iban),
+        self._passes = [
+            _Pass("EMAIL", _EMAIL, needs="@"),
+            _Pass("IBAN", _IBAN, _is_iban),
             *(
-                (name.upper(), re.compile(regex, re.IGNORECASE), None)
+                _Pass(name.upper(), re.compile(regex, re.IGNORECASE | re.ASCII))
                 for name, regexes in patterns.items()
                 for regex in regexes
             ),
-            ("CARD", _CARD, _is_card),
-            ("IP", _IPV4, _is_ipv4),
-            ("IP", _IPV6, _is_ipv6),
-            ("ADDRESS", _ADDRESS, None),
-            ("ADDRESS", _PO_BOX, None),
-            ("PHONE", _PHONE, _is_phone),
+            _Pass("CARD", _CARD, _is_card),
+            _Pass("IP", _IPV4, _is_ipv4),
+            _Pass("IP", _IPV6, _is_ipv6, needs=":"),
+            _Pass("ADDRESS", _ADDRESS),
+            _Pass("ADDRESS", _STREET_DE),
+            _Pass("ADDRESS", _PO_BOX),
+            _Pass("PHONE", _PHONE, _is_phone),
         ]
+        self._needed = "".join(sorted({char for one in self._passes for char in one.needs}))
 
     def redact(self, text: str) -> Redaction:
         """Replace every PII value in ``text`` by its placeholder; return the text, counts and spans."""
         spans: list[PiiSpan] = []
+        present = {char for char in self._needed if char in text}
         work = text
-        for name, pattern, check in self._passes:
-            work = pattern.sub(_claimer(name, check, spans), work)
+        for one in self._passes:
+            if present.intersection(one.needs):
+                work = one.pattern.sub(_claimer(one.name, one.check, spans), work)
         spans.extend(PiiSpan(start, end, "PERSON") for start, end in self._names.find(work))
         return _render(text, spans)
 
@@ -296,14 +320,23 @@ def _claimer(name: str, check: _Check | None, spans: list[PiiSpan]) -> Callable[
             return match.group(0)
         group = "value" if "value" in match.re.groupindex and match.group("value") is not None else 0
         start, end = match.span(group)
-        # "(555) 123-4567" keeps both brackets in the value; a lone opening one stays in the text.
-        if match.string[start] == "(" and ")" not in match.string[start:end]:
-            start += 1
+        start, end = _balanced(match.string, start, end)
         spans.append(PiiSpan(start, end, name))
         whole_start, whole_end = match.span()
         return match.string[whole_start:start] + _MASK * (end - start) + match.string[end:whole_end]
 
     return claim
+
+
+def _balanced(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` without a bracket the value opens or closes alone: "(555) 123-4567" keeps both, the
+    text keeps the outer brackets of "(555-123-4567)" and of "(+44 20 7946 0958)"."""
+    value = text[start:end]
+    if value.startswith("(") and value.count("(") > value.count(")"):
+        start += 1
+    elif value.endswith(")") and value.count(")") > value.count("("):
+        end -= 1
+    return start, end
 
 
 def _render(text: str, spans: list[PiiSpan]) -> Redaction:

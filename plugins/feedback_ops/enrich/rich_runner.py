@@ -23,6 +23,27 @@ CANDIDATES_SQL = """
 """
 
 
+ENTITY_KEYS = ["feedback_id", "enrichment_version", "rich_version", "entity_type", "entity_value"]
+
+
+def _entity_frame(insights: list[Any]) -> Any:
+    """One row per (insight, entity): what gold counts repeated references from."""
+    import pandas as pd
+
+    rows = [
+        {
+            "feedback_id": i.feedback_id,
+            "enrichment_version": i.enrichment_version,
+            "rich_version": i.rich_version,
+            "entity_type": e.type,
+            "entity_value": e.value,
+        }
+        for i in insights
+        for e in i.entities
+    ]
+    return pd.DataFrame(rows, columns=ENTITY_KEYS)
+
+
 @dataclass
 class RichRunStats:
     """What one rich-pass run did."""
@@ -63,8 +84,12 @@ def enrich_rich_pending(
         insights = rich_enricher.enrich(routed[start : start + settings.batch_size])
         now = datetime.now(UTC).replace(tzinfo=None)
         frame = pd.DataFrame([{**i.model_dump(), "enriched_at": now} for i in insights])
-        warehouse.upsert(
-            "enrichment.feedback_insights", frame, keys=["feedback_id", "enrichment_version", "rich_version"]
-        )
+        with warehouse.transaction():
+            warehouse.upsert(
+                "enrichment.feedback_insights",
+                frame,
+                keys=["feedback_id", "enrichment_version", "rich_version"],
+            )
+            warehouse.upsert("enrichment.feedback_entities", _entity_frame(insights), keys=ENTITY_KEYS)
         stats.routed += len(insights)
     return stats

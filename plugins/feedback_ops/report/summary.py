@@ -17,6 +17,36 @@ TOP_THEMES_SQL = """
 """
 
 
+SIGNALS = {
+    "Sustained negative sentiment (3 days, by product area)": (
+        "gold.rpt_sustained_negative",
+        "select created_date, product_area, window_volume, window_negative_share from gold.rpt_sustained_negative "
+        "where is_sustained_negative order by created_date, product_area",
+    ),
+    "Repeated references to the same bug (error codes, app versions; 2 days)": (
+        "gold.rpt_repeated_bug_references",
+        "select created_date, entity_type, entity_value, mentions_two_days from gold.rpt_repeated_bug_references "
+        "where is_repeated order by created_date, entity_value",
+    ),
+    "Missing data (a channel that usually sends feedback sent none)": (
+        "gold.rpt_data_gaps",
+        "select created_date, channel, gap_reason from gold.rpt_data_gaps order by created_date, channel",
+    ),
+}
+
+
+def _rows(warehouse: DuckDBWarehouse, table: str, sql: str) -> list[dict[str, Any]]:
+    return warehouse.query_df(sql).to_dict("records") if warehouse.table_exists(table) else []
+
+
+def _render_signal(row: dict[str, Any]) -> str:
+    values = [
+        str(v)[:10] if k == "created_date" else (f"{v:.0%}" if isinstance(v, float) else str(v))
+        for k, v in row.items()
+    ]
+    return "  " + "  ".join(values)
+
+
 @dataclass
 class RunSummary:
     """Figures gathered from the warehouse after a run."""
@@ -27,6 +57,7 @@ class RunSummary:
     spikes: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     drift: dict[str, Any] | None = None
+    signals: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def _count(warehouse: DuckDBWarehouse, table: str) -> int:
@@ -77,6 +108,7 @@ def build_summary(warehouse: DuckDBWarehouse, settings: Settings, top: int = 8) 
             "from gold.rpt_theme_spikes where is_spike order by created_date, category, product_area"
         ).to_dict("records")
     summary.alerts = _alerts(settings)
+    summary.signals = {name: _rows(warehouse, table, sql) for name, (table, sql) in SIGNALS.items()}
     if warehouse.table_exists("enrichment.enrichment_runs"):
         latest = warehouse.query_df(
             "select records, drift_distance, drift_flagged from enrichment.enrichment_runs "
@@ -89,7 +121,10 @@ def build_summary(warehouse: DuckDBWarehouse, settings: Settings, top: int = 8) 
 def _latest_summaries(settings: Settings) -> list[str]:
     """The newest daily and weekly Markdown summaries (their names sort by date / ISO week)."""
     lines = []
-    for label, pattern in (("daily themes (md)", "daily_themes_*.md"), ("weekly trends (md)", "weekly_trends_*.md")):
+    for label, pattern in (
+        ("daily themes (md)", "daily_themes_*.md"),
+        ("weekly trends (md)", "weekly_trends_*.md"),
+    ):
         found = sorted(settings.reports_dir.glob(pattern))
         if found:
             lines.append(f"  {label:<20} {found[-1]}")
@@ -127,6 +162,11 @@ def render_summary(summary: RunSummary, settings: Settings) -> str:
         f"(robust z {s['robust_z']:.1f})"
         for s in summary.spikes
     ] or ["  none"]
+    for name, rows in summary.signals.items():
+        lines += ["", f"{name}:"]
+        lines += [_render_signal(r) for r in rows[:10]] or ["  none"]
+        if len(rows) > 10:
+            lines.append(f"  … and {len(rows) - 10} more")
     lines += ["", f"Alerts raised: {len(summary.alerts)}"]
     lines += [f"  [{a['owner']}] {a['title']}" for a in summary.alerts]
     lines += [

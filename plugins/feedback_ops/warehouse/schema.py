@@ -84,6 +84,16 @@ DDL: tuple[str, ...] = (
     )
     """,
     """
+    create table if not exists enrichment.feedback_entities (
+        feedback_id varchar not null,
+        enrichment_version varchar not null,
+        rich_version varchar not null,
+        entity_type varchar not null,
+        entity_value varchar not null,
+        primary key (feedback_id, enrichment_version, rich_version, entity_type, entity_value)
+    )
+    """,
+    """
     create table if not exists enrichment.enrichment_runs (
         run_id varchar primary key,
         enrichment_version varchar not null,

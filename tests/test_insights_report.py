@@ -1,0 +1,146 @@
+"""The insights report and the summaries for people, from a small gold layer written directly.
+
+The report is opened in headless Chromium (Debian's package): it must render, and a review carrying a
+``<script>`` must show as text without running. A control page proves the harness would notice a script that
+runs. The screenshot is kept under the test's tmp dir (its path is printed).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import struct
+import subprocess
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from feedback_ops.alerts.dispatch import raise_spike_alerts
+from feedback_ops.alerts.routing import parse_alert_routing
+from feedback_ops.report.insights import write_insights_report
+from feedback_ops.report.people import write_people_summaries
+from feedback_ops.warehouse import open_warehouse
+from gold_fixture import burst, steady, write_gold
+
+CHROMIUM = Path("/usr/bin/chromium")
+INSTALL_HINT = (
+    "headless Chromium is needed to check the insights report renders: install Debian's package with "
+    "`apt-get update && apt-get install -y chromium` (as root; `make install` does it on Debian)"
+)
+PAYLOAD = "<script>document.title='pwned'</script>"
+LAST_DAY = date(2026, 11, 21)  # a Saturday: ISO week 2026-W47 from Monday 16 November
+TITLE = f"Feedback Ops — insights through {LAST_DAY}"
+
+
+def small_gold() -> list[dict]:
+    """Three weeks of three themes; the checkout bug spikes on the last two days, one review carries a script."""
+    first = LAST_DAY - timedelta(days=20)
+    items = steady(first, 21, per_day=2)
+    items += steady(first, 21, per_day=3, category="billing", area="payments", channel="review", negative=False)
+    items += steady(first, 21, per_day=1, category="delivery", area="shipping", channel="chat")
+    items += burst(LAST_DAY - timedelta(days=1), 14, start=600, insight=True)
+    items += burst(LAST_DAY, 16, start=700, insight=True)
+    angry = f"Checkout broke again {PAYLOAD} & my card was charged"
+    items += burst(LAST_DAY, 1, start=800, text=angry, insight=True, score=-0.99)
+    return items
+
+
+@pytest.fixture
+def reports(settings) -> dict[str, Path]:
+    with open_warehouse(settings) as warehouse:
+        write_gold(warehouse, small_gold())
+        raise_spike_alerts(
+            warehouse,
+            settings,
+            {"enrichment_version": "e1"},
+            as_of=datetime(2026, 11, 21, 12),
+            routing=parse_alert_routing(b"default: []"),
+        )
+        report = write_insights_report(warehouse, settings)
+        daily, weekly = write_people_summaries(warehouse, settings)
+    return {"report": report, "daily": daily, "weekly": weekly}
+
+
+def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
+    if not CHROMIUM.exists() and not shutil.which("chromium"):
+        pytest.fail(INSTALL_HINT)
+    command = [
+        str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        *args,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+
+
+def test_report_is_self_contained_and_escapes_customer_text(reports):
+    html = reports["report"].read_text(encoding="utf-8")
+    assert html.startswith("<!doctype html>") and f"<title>{TITLE}</title>" in html
+    assert "<script" not in html.lower(), "no script element at all: not ours, not a customer's"
+    assert "&lt;script&gt;document.title=&#x27;pwned&#x27;&lt;/script&gt; &amp; my card" in html
+    assert not re.search(r"<link\b|\bsrc=|@import|url\(", html), "nothing is fetched"
+    assert "script-src" not in html and "default-src 'none'" in html, "a CSP that allows no script"
+    for heading in ("Key figures", "Theme trends", "Spikes and their evidence", "Top negative themes by product area", "Data quality"):
+        assert f">{heading}</h2>" in html
+    assert html.count("<svg") >= 2, "the trend chart and a chart per spike"
+    assert "Spike in bug / checkout" in html and "Root cause:</b> timeout in a downstream service" in html
+    assert '<a href="../data_docs/index.html">' in html, "Data Docs linked relatively"
+    assert "payments" in html and "shipping" in html
+
+
+def test_report_renders_in_headless_chromium_and_the_script_does_not_run(reports, tmp_path):
+    report = reports["report"]
+    dom = chromium("--dump-dom", report.as_uri(), profile=tmp_path / "profile").stdout
+    assert f"<title>{TITLE}</title>" in dom, "title unchanged: the customer's script did not run"
+    assert "pwned</title>" not in dom
+    assert "&lt;script&gt;document.title='pwned'&lt;/script&gt;" in dom, "shown as text"
+    assert "Spikes and their evidence" in dom and "<svg" in dom
+
+    screenshot = tmp_path / "report.png"
+    chromium(f"--screenshot={screenshot}", "--window-size=1400,2000", report.as_uri(), profile=tmp_path / "profile")
+    header = screenshot.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", header[16:24]) == (1400, 2000)
+    assert screenshot.stat().st_size > 50_000, "a blank page compresses to almost nothing"
+    print(f"insights report screenshot: {screenshot}")
+
+
+def test_the_harness_would_notice_a_script_that_runs(tmp_path):
+    control = tmp_path / "control.html"
+    control.write_text(f"<html><head><title>unchanged</title></head><body>{PAYLOAD}</body></html>")
+    dom = chromium("--dump-dom", control.as_uri(), profile=tmp_path / "profile").stdout
+    assert "<title>pwned</title>" in dom
+
+
+def test_daily_summary_for_product(reports):
+    daily = reports["daily"]
+    assert daily.name == "daily_themes_2026-11-21.md"
+    text = daily.read_text(encoding="utf-8")
+    assert text.startswith("# Daily theme summary — Saturday 21 November 2026")
+    assert "| bug / checkout | 19 | +3 | +375% | 100% |" in text, text
+    assert "## Spikes" in text and "### Spike in bug / checkout" in text
+    assert "alert opened" in text and "*Root cause:* timeout in a downstream service" in text
+    assert "Rising: bug / checkout" in text
+    assert "<script>" not in text and "&lt;script&gt;" in text, "customer text is inert in Markdown"
+
+
+def test_weekly_summary_for_leadership(reports):
+    weekly = reports["weekly"]
+    assert weekly.name == "weekly_trends_2026-W47.md"
+    text = weekly.read_text(encoding="utf-8")
+    assert text.startswith("# Weekly trends — 2026-W47")
+    assert "2026-11-16 – 2026-11-21 (6 day(s) of the week so far)" in text
+    assert "same days of the previous week (2026-11-09 – 2026-11-14)" in text
+    for heading in ("## Headlines", "## Top themes", "## Emerging themes", "## Most negative product areas", "## Incidents"):
+        assert heading in text
+    # billing: 3 a day in both weeks; bug: 2 a day (12) + 14 on the 20th + 17 on the 21st = 43, vs 12
+    assert "| billing | 18 | +0% | 0% | +0.0 pts |" in text
+    assert "| bug | 43 | +258% | 100% | +0.0 pts |" in text
+    assert "**Alerts:** 1 raised in total" in text
