@@ -28,7 +28,7 @@ export PATH := $(ROOT)/$(VENV)/bin:$(PATH)
 
 DEMO_DATE ?= 2026-11-22T00:00:00+00:00
 
-.PHONY: demo test install airflow-init up lint format dbt-docs clean lock
+.PHONY: demo test install browser airflow-init up lint format dbt-docs clean lock
 
 ## demo: set everything up and run the whole pipeline through Airflow on the sample data
 demo: install airflow-init
@@ -47,7 +47,19 @@ test: install
 	$(BIN)/python -m pytest; status=$$?; \
 		if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed browser
+
+# Debian's headless Chromium renders the insights report in its test; installed when missing (as root with
+# apt-get, as on CI), a no-op when present.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			echo "Installing Debian's chromium (headless browser for the insights-report test)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "chromium is missing: install it (Debian: sudo apt-get install -y chromium) or the report test fails"; \
+		fi; \
+	}
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)

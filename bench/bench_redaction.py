@@ -11,8 +11,9 @@
    500 UCI sentences).
 
 A gold span is found when one placeholder of its type covers it entirely; a placeholder is correct when it
-overlaps a gold span of its type. Names are drawn from lists written here (common US names, names from other
-countries, rarer surnames), not from the redactor's gazetteer.
+overlaps a gold span of its type. Names are drawn from lists written here, not from the redactor's lists: 50
+common US and international first names (49 of them in the redactor's lists), 25 first names that are not in
+them, and surnames common and rare; PERSON recall is also printed per cue kind and for the unknown names.
 
 Usage: ``PYTHONPATH=plugins .venv/bin/python bench/bench_redaction.py [--texts 3000] [--seed 0]``.
 Reads ``../shared/data`` next to the project; exits 0 with a message when it is absent.
@@ -47,6 +48,11 @@ SURNAMES = (
     "Okafor Mensah Kowalski Novak Rossi Dubois Schmidt Yamamoto Haddad Fernandes Lindqvist Abernathy "
     "Fairweather Quigley Thistlewood Okonkwo Ramaswamy O'Connor"
 ).split()
+RARE_FIRST_NAMES = (
+    "Zephyr Anouk Thandiwe Siobhan Nkechi Oluwaseun Saoirse Xiomara Ximena Caoimhe Eamon Niamh Bjorn Tadeusz "
+    "Wojciech Jyoti Anand Keanu Maeve Nico Rafferty Soren Tove Bongani Dagny"
+).split()
+"""First names the redactor's lists do not know (a third of the names drawn): no cue, no redaction."""
 TITLES = ("Mr.", "Ms.", "Mrs.", "Dr.", "Mr", "Ms")
 STREETS = (
     "Main Oak Maple Cedar Elm Pine Washington Lincoln Park Lake Hill Baker Sunset Highland Church".split()
@@ -178,7 +184,7 @@ def fake_account_id(rng: random.Random) -> str:
 
 
 def fake_name(rng: random.Random) -> str:
-    return f"{rng.choice(FIRST_NAMES)} {rng.choice(SURNAMES)}"
+    return f"{rng.choice(FIRST_NAMES + RARE_FIRST_NAMES)} {rng.choice(SURNAMES)}"
 
 
 # --- templates: (type, sentence with {v}, value generator) ----------------------------------------------------
@@ -290,6 +296,8 @@ def pii_sentence(rng: random.Random, kind: str) -> tuple[str, int, int, str]:
         template = rng.choice(PERSON_TEMPLATES[group])
         value = f"{rng.choice(TITLES)} {rng.choice(SURNAMES)}" if group == "title" else fake_name(rng)
         template = template.replace("{title} {last}", "{v}")
+        if value.split()[0] in RARE_FIRST_NAMES:
+            group += ", first name not in the lists"
     else:
         group = kind
         template, generator = rng.choice(TEMPLATES[kind])
@@ -397,7 +405,7 @@ def injected(redactor: Redactor, count: int, seed: int) -> None:
             if span.kind == "PERSON":
                 by_group[(group, hit)] += 1
     tally.report(f"Injected PII in {len(bases)} real texts (CFPB, Banking77, UCI), seed {seed}")
-    for group in PERSON_TEMPLATES:
+    for group in sorted({group for group, _ in by_group}):
         total = by_group[(group, True)] + by_group[(group, False)]
         print(f"  PERSON recall, {group}: {by_group[(group, True)] / max(total, 1):.3f} of {total}")
 

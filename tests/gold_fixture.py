@@ -72,7 +72,9 @@ def item(
 
 def steady(first: date, days: int, per_day: int = 2, **kwargs: Any) -> list[dict[str, Any]]:
     """``per_day`` items of one theme on each of ``days`` days from ``first``."""
-    return [item(first + timedelta(days=d), d * 1000 + n, **kwargs) for d in range(days) for n in range(per_day)]
+    return [
+        item(first + timedelta(days=d), d * 1000 + n, **kwargs) for d in range(days) for n in range(per_day)
+    ]
 
 
 def burst(day: date, count: int, start: int = 500, **kwargs: Any) -> list[dict[str, Any]]:

@@ -51,7 +51,9 @@ def connections(receiver, monkeypatch):
         "AIRFLOW_CONN_FO_TEST_SLACK",
         json.dumps({"conn_type": "slackwebhook", "password": receiver.url("/slack")}),
     )
-    monkeypatch.setenv("AIRFLOW_CONN_FO_TEST_TEAMS", json.dumps({"conn_type": "http", "host": receiver.url("/teams")}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_FO_TEST_TEAMS", json.dumps({"conn_type": "http", "host": receiver.url("/teams")})
+    )
     monkeypatch.setenv(
         "AIRFLOW_CONN_FO_TEST_WEBHOOK",
         json.dumps(
@@ -104,12 +106,17 @@ def test_each_channel_gets_its_payload_shape(settings, connections):
     gold_with_spike(settings)
     run = run_alerts(settings, NOON)
     assert [a["action"] for a in run.alerts] == ["open"]
-    assert run.alerts[0]["deliveries"] == dict.fromkeys(["log", "eng_slack", "support_teams", "ops_hook"], "delivered")
+    assert run.alerts[0]["deliveries"] == dict.fromkeys(
+        ["log", "eng_slack", "support_teams", "ops_hook"], "delivered"
+    )
 
     (logged,) = log_lines(settings)
     assert logged["status"] == "opened" and logged["routed_to"] == ["eng_slack", "support_teams", "ops_hook"]
     assert logged["owner"].startswith("Product Engineering")
-    assert len(logged["feedback_ids"]) == 20 and logged["volume_trend"][-1] == {"day": "2026-11-17", "volume": 20}
+    assert len(logged["feedback_ids"]) == 20 and logged["volume_trend"][-1] == {
+        "day": "2026-11-17",
+        "volume": 20,
+    }
     example = logged["examples"][0]
     assert example["root_cause"] and example["next_action"], "explained items come first, with their insight"
     assert example["link"] == f"https://desk.example.com/tickets/{example['source_record_id']}"
@@ -160,7 +167,9 @@ def test_5xx_is_retried_with_backoff_and_4xx_is_not(settings, connections):
 
     # The next run (same data, nothing new to say) retries the failed delivery only.
     second = run_alerts(settings, NOON + timedelta(minutes=10))
-    assert second.retries == [{"alert_id": second.alerts[0]["alert_id"], "destination": "support_teams", "status": "delivered"}]
+    assert second.retries == [
+        {"alert_id": second.alerts[0]["alert_id"], "destination": "support_teams", "status": "delivered"}
+    ]
     assert len(connections.to("/teams")) == 2 and len(connections.to("/slack")) == 3
     assert deliveries(settings)["support_teams"] == ("delivered", 2, 2, 200)
     assert len(log_lines(settings)) == 1

@@ -82,9 +82,10 @@ def test_routing_file_is_validated(raw, message):
 
 
 def test_routing_version_changes_with_the_file():
-    assert parse_alert_routing(b"version: '1'\ndefault: []").version != parse_alert_routing(
-        b"version: '1'\npolicy: {cooldown_minutes: 30}"
-    ).version
+    assert (
+        parse_alert_routing(b"version: '1'\ndefault: []").version
+        != parse_alert_routing(b"version: '1'\npolicy: {cooldown_minutes: 30}").version
+    )
 
 
 def test_links_prefer_the_record_url_then_the_channel_template():
@@ -98,7 +99,9 @@ def test_links_prefer_the_record_url_then_the_channel_template():
 
 def _sent(volume: int = 20, last_day: int = 17, minutes_ago: int = 90) -> SentAlert:
     now = datetime(2026, 11, 17, 12)
-    return SentAlert("a1", "r1", date(2026, 11, last_day), volume, 0, now, now - timedelta(minutes=minutes_ago))
+    return SentAlert(
+        "a1", "r1", date(2026, 11, last_day), volume, 0, now, now - timedelta(minutes=minutes_ago)
+    )
 
 
 @pytest.mark.parametrize(
@@ -184,7 +187,9 @@ def test_teams_cards_carry_facts_and_open_only_web_links():
     content = card["content"]
     assert content["type"] == "AdaptiveCard" and content["version"] == "1.4"
     facts = {f["title"]: f["value"] for f in content["body"][2]["facts"]}
-    assert facts["Owner"].startswith("Product Engineering") and facts["Daily volume"] == "11-16: 2 · 11-17: 30"
+    assert (
+        facts["Owner"].startswith("Product Engineering") and facts["Daily volume"] == "11-16: 2 · 11-17: 30"
+    )
     assert [a["url"] for a in content["actions"]] == ["https://shop.example.com/r/1"]
     legacy = messages.teams_message_card(ALERT)
     assert legacy["@type"] == "MessageCard" and legacy["potentialAction"][0]["targets"][0]["uri"].startswith(

@@ -96,3 +96,14 @@ def test_an_older_warehouse_gains_the_columns_a_newer_ddl_declares(settings):
         kept = warehouse.scalar("select source_file from bronze.file_manifest where file_checksum = 'abc'")
     assert {"record_count", "batch_id", "ingested_at"} <= columns
     assert kept == "old.csv"
+
+
+def test_upsert_of_a_table_whose_columns_are_all_keys_is_idempotent(settings):
+    import pandas as pd
+
+    with open_warehouse(settings) as warehouse:
+        warehouse.execute("create table main.pairs (a varchar, b varchar, primary key (a, b))")
+        frame = pd.DataFrame({"a": ["x", "x"], "b": ["1", "2"]})
+        warehouse.upsert("main.pairs", frame, keys=["a", "b"])
+        warehouse.upsert("main.pairs", frame, keys=["a", "b"])
+        assert warehouse.scalar("select count(*) from main.pairs") == 2

@@ -53,12 +53,12 @@ def dagbag():
 
 
 def test_dag_files_exist():
-    assert [p.name for p in DAG_FILES] == ["feedback_pipeline.py"]
+    assert [p.name for p in DAG_FILES] == ["feedback_pipeline.py", "prompt_evaluation.py"]
 
 
 def test_every_dag_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert "feedback_pipeline" in dagbag.dag_ids
+    assert {"feedback_pipeline", "prompt_evaluation"} <= set(dagbag.dag_ids)
 
 
 def test_dags_carry_owner_tags_retries_and_docs(dagbag):
@@ -88,6 +88,15 @@ def test_feedback_pipeline_runs_every_stage_in_order(dagbag):
         assert downstream in dag.get_task(upstream).downstream_task_ids
     writers = [t for t in dag.tasks if t.task_id in {"load_bronze", "build_silver", "enrich", "build_gold"}]
     assert {t.pool for t in writers} == {"warehouse"}
+
+
+def test_prompt_evaluation_evaluates_then_checks_the_baseline(dagbag):
+    """Weekly (or manual) golden-set run; the baseline check is its own task so a regression is visible as such."""
+    dag = dagbag.dags["prompt_evaluation"]
+    assert {t.task_id for t in dag.tasks} == {"evaluate_golden_set", "check_against_baseline"}
+    assert dag.get_task("evaluate_golden_set").downstream_task_ids == {"check_against_baseline"}
+    assert dag.get_task("check_against_baseline").retries == 0
+    assert "evaluation" in dag.tags and not dag.catchup
 
 
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)

@@ -37,7 +37,9 @@ def small_gold() -> list[dict]:
     """Three weeks of three themes; the checkout bug spikes on the last two days, one review carries a script."""
     first = LAST_DAY - timedelta(days=20)
     items = steady(first, 21, per_day=2)
-    items += steady(first, 21, per_day=3, category="billing", area="payments", channel="review", negative=False)
+    items += steady(
+        first, 21, per_day=3, category="billing", area="payments", channel="review", negative=False
+    )
     items += steady(first, 21, per_day=1, category="delivery", area="shipping", channel="chat")
     items += burst(LAST_DAY - timedelta(days=1), 14, start=600, insight=True)
     items += burst(LAST_DAY, 16, start=700, insight=True)
@@ -88,7 +90,13 @@ def test_report_is_self_contained_and_escapes_customer_text(reports):
     assert "&lt;script&gt;document.title=&#x27;pwned&#x27;&lt;/script&gt; &amp; my card" in html
     assert not re.search(r"<link\b|\bsrc=|@import|url\(", html), "nothing is fetched"
     assert "script-src" not in html and "default-src 'none'" in html, "a CSP that allows no script"
-    for heading in ("Key figures", "Theme trends", "Spikes and their evidence", "Top negative themes by product area", "Data quality"):
+    for heading in (
+        "Key figures",
+        "Theme trends",
+        "Spikes and their evidence",
+        "Top negative themes by product area",
+        "Data quality",
+    ):
         assert f">{heading}</h2>" in html
     assert html.count("<svg") >= 2, "the trend chart and a chart per spike"
     assert "Spike in bug / checkout" in html and "Root cause:</b> timeout in a downstream service" in html
@@ -105,7 +113,9 @@ def test_report_renders_in_headless_chromium_and_the_script_does_not_run(reports
     assert "Spikes and their evidence" in dom and "<svg" in dom
 
     screenshot = tmp_path / "report.png"
-    chromium(f"--screenshot={screenshot}", "--window-size=1400,2000", report.as_uri(), profile=tmp_path / "profile")
+    chromium(
+        f"--screenshot={screenshot}", "--window-size=1400,2000", report.as_uri(), profile=tmp_path / "profile"
+    )
     header = screenshot.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", header[16:24]) == (1400, 2000)
     assert screenshot.stat().st_size > 50_000, "a blank page compresses to almost nothing"
@@ -125,7 +135,7 @@ def test_daily_summary_for_product(reports):
     text = daily.read_text(encoding="utf-8")
     assert text.startswith("# Daily theme summary — Saturday 21 November 2026")
     assert "| bug / checkout | 19 | +3 | +375% | 100% |" in text, text
-    assert "## Spikes" in text and "### Spike in bug / checkout" in text
+    assert "## Spikes (since 2026-11-19)" in text and "### Spike in bug / checkout" in text
     assert "alert opened" in text and "*Root cause:* timeout in a downstream service" in text
     assert "Rising: bug / checkout" in text
     assert "<script>" not in text and "&lt;script&gt;" in text, "customer text is inert in Markdown"
@@ -138,7 +148,13 @@ def test_weekly_summary_for_leadership(reports):
     assert text.startswith("# Weekly trends — 2026-W47")
     assert "2026-11-16 – 2026-11-21 (6 day(s) of the week so far)" in text
     assert "same days of the previous week (2026-11-09 – 2026-11-14)" in text
-    for heading in ("## Headlines", "## Top themes", "## Emerging themes", "## Most negative product areas", "## Incidents"):
+    for heading in (
+        "## Headlines",
+        "## Top themes",
+        "## Emerging themes",
+        "## Most negative product areas",
+        "## Incidents",
+    ):
         assert heading in text
     # billing: 3 a day in both weeks; bug: 2 a day (12) + 14 on the 20th + 17 on the 21st = 43, vs 12
     assert "| billing | 18 | +0% | 0% | +0.0 pts |" in text

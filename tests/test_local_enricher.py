@@ -100,6 +100,11 @@ def test_non_english_is_classified_but_sent_to_review(
     assert french.needs_review
     assert french.confidence < 0.5
     assert login.language == "en"
+    assert french.enrichment_notes == (
+        "language fr not supported by the local models: labels are low-confidence, sent to review"
+    )
+    assert french.model_dump()["enrichment_notes"] == french.enrichment_notes
+    assert all(r.enrichment_notes is None for key, r in enriched[0].items() if key != "french")
 
 
 def test_local_stamps(
@@ -175,3 +180,15 @@ def test_version_changes_with_the_redaction_patterns(
 ) -> None:
     other = LocalEnricher(enricher_settings, id_patterns={"TICKET_ID": r"\bTCK-\d{5}\b"})
     assert other.enrichment_version != enricher.enrichment_version
+
+
+def test_version_changes_with_the_redaction_config_file(
+    enricher_settings: Settings, enricher: LocalEnricher, tmp_path: Path
+) -> None:
+    shutil.copytree(enricher_settings.redaction_config_path.parent / "redaction", tmp_path / "redaction")
+    edited = tmp_path / "redaction.yaml"
+    text = enricher_settings.redaction_config_path.read_text(encoding="utf-8")
+    edited.write_text(text.replace("id_patterns:\n", "id_patterns:\n  TICKET_ID: ['\\bTCK-\\d{5}\\b']\n", 1))
+    other = LocalEnricher(dataclasses.replace(enricher_settings, redaction_config_path=edited))
+    assert other.enrichment_version != enricher.enrichment_version
+    assert other.redactor.redact("see TCK-12345").text == "see [TICKET_ID]"

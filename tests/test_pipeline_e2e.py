@@ -15,7 +15,8 @@ import duckdb
 import pytest
 
 from airflow_runner import airflow_env, init_airflow, run_dag
-from feedback_ops.config import PROJECT_ROOT
+from feedback_ops.alerts.routing import load_alert_routing
+from feedback_ops.config import PROJECT_ROOT, Settings
 
 pytestmark = pytest.mark.e2e
 
@@ -114,6 +115,23 @@ def test_the_checkout_incident_is_detected_and_alerted(two_runs):
     assert alert["feedback_ids"] and alert["examples"] and alert["volume_trend"]
     assert alert["versions"]["enrichment_version"]
     assert all(not EMAIL.search(example["redacted_text"]) for example in alert["examples"])
+    assert all(example["link"] for example in alert["examples"]), "examples link back to their source records"
+    assert len(alert["source_records"]) == len(alert["feedback_ids"])
+    routed = [
+        d.name
+        for d in load_alert_routing(Settings().alert_routing_path).destinations_for(
+            alert["theme"]["category"]
+        )
+    ]
+    assert alert["status"] == "opened" and alert["routed_to"] == routed and routed
+    statuses = dict(
+        query(
+            two_runs["warehouse"],
+            f"select destination, status from alerts.alert_deliveries where alert_id = '{alert['alert_id']}'",
+        )
+    )
+    # No Airflow connection is defined in the demo: the log has it, the routed destinations are unconfigured.
+    assert statuses == {"log": "delivered", **dict.fromkeys(routed, "unconfigured")}
 
 
 def test_no_raw_email_reaches_enrichment_or_the_index(two_runs):
@@ -146,6 +164,13 @@ def test_outputs_a_person_opens_exist(two_runs):
     ):
         assert heading in summary
     assert "bronze = silver + quarantined + duplicates: yes" in summary
+    report = (local / "reports" / "insights.html").read_text()
+    assert "<script" not in report.lower() and "Spikes and their evidence" in report and "checkout" in report
+    assert "insights report" in summary and str(local / "reports" / "insights.html") in summary
+    assert sorted(p.name for p in (local / "reports").glob("*.md")) == [
+        "daily_themes_2026-11-21.md",
+        "weekly_trends_2026-W47.md",
+    ]
     assert "checkout" in summary
 
 

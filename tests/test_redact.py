@@ -171,6 +171,8 @@ def test_international_and_structured_values(text: str, secret: str, placeholder
         ("Dear Hawkings, I am writing again.", "Hawkings"),
         ("Kind regards, Kofi Mensah", "Kofi Mensah"),
         ("Michael O'Connor told me it would be fixed.", "Michael O'Connor"),
+        ("I spoke to Niamh Okonkwo twice.", "Niamh Okonkwo"),
+        ("Bjorn Kim told me it would be fixed.", "Bjorn Kim"),
     ],
 )
 def test_person_names_with_cues_or_known_first_names(text: str, name: str) -> None:

@@ -32,7 +32,9 @@ class WebhookReceiver:
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver._lock:
-                    receiver.requests.append(Received(self.path, dict(self.headers), json.loads(raw or b"null")))
+                    receiver.requests.append(
+                        Received(self.path, dict(self.headers), json.loads(raw or b"null"))
+                    )
                     script = receiver._script[self.path]
                     status, delay = script.pop(0) if script else (200, 0.0)
                 time.sleep(delay)

@@ -8,6 +8,7 @@ can be run and debugged from a terminal::
     feedback-ops summary             # the run summary
     feedback-ops search "checkout payment failed" --category bug
     feedback-ops estimate            # tokens and cost of enriching what is pending with the cloud model
+    feedback-ops eval                # measure the enrichment backend on the golden set (include/golden)
 """
 
 from __future__ import annotations
@@ -88,6 +89,47 @@ def _estimate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from feedback_ops.evaluation.runner import evaluate_golden, format_summary
+
+    summary = evaluate_golden(
+        get_settings(),
+        backend=args.backend,
+        out_dir=Path(args.out) if args.out else None,
+        baseline=Path(args.baseline) if args.baseline else None,
+        batch_size=args.batch_size,
+        update=args.update_baseline,
+    )
+    print(format_summary(summary))
+    return 1 if args.check and summary["passed"] is False and not summary["baseline_updated"] else 0
+
+
+def _add_eval_parser(commands: Any) -> None:
+    from feedback_ops.config import ENRICHMENT_BACKENDS
+    from feedback_ops.evaluation.runner import DEFAULT_BATCH_SIZE
+
+    evaluate = commands.add_parser(
+        "eval", help="measure an enrichment backend on the golden set and compare it with its baseline"
+    )
+    evaluate.add_argument("--backend", choices=ENRICHMENT_BACKENDS, help="default: the configured backend")
+    evaluate.add_argument(
+        "--out", help="report folder (default .local/evaluation/<version>-<backend>-<time>)"
+    )
+    evaluate.add_argument("--baseline", help="baseline file (default include/golden/baseline_<backend>.json)")
+    evaluate.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="records per call")
+    evaluate.add_argument(
+        "--update-baseline",
+        action="store_true",
+        help="rewrite the baseline with this run's figures (deliberately: after a reviewed model change)",
+    )
+    evaluate.add_argument(
+        "--check", action="store_true", help="exit 1 when a figure regressed beyond tolerance"
+    )
+    evaluate.set_defaults(handler=_eval)
+
+
 def _build_sample_data(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -122,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the cloud backend to estimate (default: the configured one, else azure_openai)",
     )
     estimate.set_defaults(handler=_estimate)
+    _add_eval_parser(commands)
     sample = commands.add_parser("build-sample-data", help="rebuild include/sample_data from ../shared/data")
     sample.add_argument("--shared-data", default="../shared/data")
     sample.add_argument("--out", default="include/sample_data")

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from feedback_ops.alerts.notifiers import AlertLogNotifier, Notifier, Sleep, build_notifier
-from feedback_ops.alerts.policy import SentAlert, decide
+from feedback_ops.alerts.policy import Decision, SentAlert, decide
 from feedback_ops.alerts.routing import AlertRouting, load_alert_routing
 from feedback_ops.alerts.spikes import Incident, build_payload, read_incidents, theme_owners
 from feedback_ops.alerts.state import AlertStore
@@ -74,7 +74,9 @@ class Dispatcher:
     def deliver(self, payload: dict[str, Any], notifier: Notifier) -> str:
         """One delivery, recorded; returns its status."""
         result = notifier.deliver(payload)
-        self.store.record_delivery(payload["alert_id"], payload["revision"], notifier.name, result, self.as_of)
+        self.store.record_delivery(
+            payload["alert_id"], payload["revision"], notifier.name, result, self.as_of
+        )
         if result.status != "delivered":
             log.warning(
                 "alert %s to %s: %s (%s)", payload["alert_id"], notifier.name, result.status, result.error
@@ -100,7 +102,9 @@ class Dispatcher:
                 continue
             notifier = self.notifier(row["destination"])
             if notifier is None or row["runs"] >= self.routing.delivery.max_runs:
-                reason = "destination removed from routing" if notifier is None else "retried in too many runs"
+                reason = (
+                    "destination removed from routing" if notifier is None else "retried in too many runs"
+                )
                 self.store.abandon(row["alert_id"], row["revision"], row["destination"], reason)
                 status = "abandoned"
             else:
@@ -135,11 +139,13 @@ def raise_spike_alerts(
     sent = store.sent()
     owners = theme_owners(settings)
     versions = {**versions, "alert_routing_version": routing.version}
-    decided: list[tuple[Incident, dict[str, Any], Any]] = []
+    decided: list[tuple[Incident, dict[str, Any], Decision]] = []
     for incident in read_incidents(warehouse):
         payload = build_payload(warehouse, incident, owners, versions, routing.links)
         previous = sent.get(incident.alert_id)
-        decision = decide(incident.volume, incident.last_day, payload["revision"], previous, as_of, routing.policy)
+        decision = decide(
+            incident.volume, incident.last_day, payload["revision"], previous, as_of, routing.policy
+        )
         decided.append((incident, payload, decision))
     dispatcher = Dispatcher(store, settings, routing, as_of, sleep)
     run = AlertRun(as_of=as_of.isoformat())

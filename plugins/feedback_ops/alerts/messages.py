@@ -55,7 +55,9 @@ def _slack_example(example: dict[str, Any]) -> dict[str, Any]:
     insight = example_insight(example)
     if insight:
         lines.append(f"_{slack_escape(insight)}_")
-    label = slack_escape(f"{example.get('channel')} {example.get('source_record_id') or example['feedback_id']}")
+    label = slack_escape(
+        f"{example.get('channel')} {example.get('source_record_id') or example['feedback_id']}"
+    )
     link = example.get("link")
     lines.append(f"<{link}|{label}>" if _is_web_link(link) else f"{label} `{slack_escape(str(link))}`")
     return {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}
@@ -112,7 +114,10 @@ def _example_lines(example: dict[str, Any]) -> str:
 
 def _open_url_actions(alert: dict[str, Any]) -> list[tuple[str, str]]:
     return [
-        (f"Open {example.get('channel')} {example.get('source_record_id') or example['feedback_id']}", example["link"])
+        (
+            f"Open {example.get('channel')} {example.get('source_record_id') or example['feedback_id']}",
+            example["link"],
+        )
         for example in alert.get("examples", [])
         if _is_web_link(example.get("link"))
     ]

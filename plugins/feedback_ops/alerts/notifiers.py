@@ -63,7 +63,9 @@ def is_retryable(http_status: int) -> bool:
     return http_status >= 500 or http_status == 429
 
 
-def send_with_retry(send: Callable[[], int], policy: DeliveryPolicy, sleep: Sleep = time.sleep) -> DeliveryResult:
+def send_with_retry(
+    send: Callable[[], int], policy: DeliveryPolicy, sleep: Sleep = time.sleep
+) -> DeliveryResult:
     """Call ``send`` (returning an HTTP status) until it succeeds, fails for good, or attempts run out."""
     status: int | None = None
     error = None
@@ -161,7 +163,9 @@ class SlackNotifier:
 
         # Retries are ours (same policy for every channel), so the SDK's own handlers are switched off.
         hook = SlackWebhookHook(
-            slack_webhook_conn_id=self.conn_id, timeout=max(1, round(self.policy.timeout_s)), retry_handlers=[]
+            slack_webhook_conn_id=self.conn_id,
+            timeout=max(1, round(self.policy.timeout_s)),
+            retry_handlers=[],
         )
         try:
             return hook.client
@@ -171,12 +175,12 @@ class SlackNotifier:
     def deliver(self, alert: dict[str, Any]) -> DeliveryResult:
         """Send the alert; the hook's client returns the HTTP status instead of raising on it."""
         body = messages.slack_message(alert)
-        client: list[Any] = []
+        client = None
 
         def send() -> int:
-            if not client:
-                client.append(self._client())
-            return int(client[0].send_dict(body).status_code)
+            nonlocal client
+            client = client or self._client()
+            return int(client.send_dict(body).status_code)
 
         return send_with_retry(send, self.policy, self.sleep)
 

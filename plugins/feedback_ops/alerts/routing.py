@@ -103,7 +103,9 @@ def _destinations(document: dict[str, Any]) -> dict[str, Destination]:
             raise ValueError("alert_routing.yaml: 'log' is the local alert log, not a destination name")
         kind = (spec or {}).get("type")
         if kind not in DESTINATION_TYPES:
-            raise ValueError(f"alert_routing.yaml: destination {name!r} has type {kind!r}, not {DESTINATION_TYPES}")
+            raise ValueError(
+                f"alert_routing.yaml: destination {name!r} has type {kind!r}, not {DESTINATION_TYPES}"
+            )
         if not spec.get("conn_id"):
             raise ValueError(f"alert_routing.yaml: destination {name!r} has no conn_id")
         destinations[name] = Destination(name=name, type=kind, conn_id=str(spec["conn_id"]))

@@ -142,6 +142,19 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
+def _daily_trend(warehouse: DuckDBWarehouse, window: list[Any]) -> list[dict[str, Any]]:
+    """The theme's volume on every day of the window since the data starts; a day without a row is 0 (as in
+    the spike model), days before the data starts are left out rather than shown as 0."""
+    start = warehouse.scalar("select min(created_date) from gold.rpt_theme_spikes")
+    start = start.date() if hasattr(start, "date") and callable(start.date) else start
+    volumes = {
+        str(r.created_date)[:10]: int(r.volume) for r in warehouse.query_df(TREND_SQL, window).itertuples()
+    }
+    first = max(window[2], start) if start else window[2]
+    days = [first + timedelta(days=n) for n in range((window[3] - first).days + 1)]
+    return [{"day": str(day), "volume": volumes.get(str(day), 0)} for day in days]
+
+
 def _with_links(rows: list[dict[str, Any]], links: LinkTemplates) -> list[dict[str, Any]]:
     return [{**row, "link": links.link(row)} for row in rows]
 
@@ -157,7 +170,7 @@ def build_payload(
     links = links or LinkTemplates()
     window = [incident.category, incident.product_area, incident.first_day, incident.last_day]
     trend_window = [*window[:2], incident.first_day - timedelta(days=7), incident.last_day]
-    trend = warehouse.query_df(TREND_SQL, trend_window)
+    trend = _daily_trend(warehouse, trend_window)
     source_records = _with_links(records(warehouse.query_df(RECORDS_SQL, window)), links)
     model_versions = records(warehouse.query_df(VERSIONS_SQL, window))
     days = (incident.last_day - incident.first_day).days + 1
@@ -168,14 +181,14 @@ def build_payload(
         "title": f"Spike in {incident.theme}: {incident.volume} items since {incident.first_day} ({ratio:.0f}x normal)",
         "summary": (
             f"{incident.volume} feedback items about {incident.theme} between {incident.first_day} and "
-            f"{incident.last_day}, against a daily baseline of {incident.baseline_median:g}; "
+            f"{incident.last_day}, against a daily baseline of {incident.baseline_median:.3g}; "
             f"{incident.negative_share:.0%} negative; peak robust z-score {incident.peak_robust_z:.1f}."
         ),
         "theme": {"category": incident.category, "product_area": incident.product_area},
         "owner": owners.get(incident.category, "unassigned"),
         "window": {"first_day": str(incident.first_day), "last_day": str(incident.last_day)},
         "volume": incident.volume,
-        "volume_trend": [{"day": str(r.created_date)[:10], "volume": int(r.volume)} for r in trend.itertuples()],
+        "volume_trend": trend,
         "examples": _with_links(records(warehouse.query_df(EXAMPLES_SQL, window)), links),
         "feedback_ids": [r["feedback_id"] for r in source_records],
         "source_records": source_records,

@@ -54,7 +54,9 @@ class AlertStore:
             for row in rows
         }
 
-    def record_message(self, payload: dict[str, Any], destinations: list[tuple[str, str]], as_of: datetime) -> None:
+    def record_message(
+        self, payload: dict[str, Any], destinations: list[tuple[str, str]], as_of: datetime
+    ) -> None:
         """Store the message and a ``pending`` delivery per ``(name, type)`` destination, in one transaction;
         older undelivered revisions of the same alert are superseded by it."""
         import pandas as pd
@@ -81,7 +83,7 @@ class AlertStore:
         with self.warehouse.transaction():
             self.warehouse.execute(
                 f"update {DELIVERIES} set status = 'superseded' where alert_id = ? and revision <> ? "
-                f"and status in ('pending', 'failed')",
+                f"and status in {RETRYABLE_STATUSES}",
                 [payload["alert_id"], payload["revision"]],
             )
             self.warehouse.upsert(INCIDENTS, pd.DataFrame([incident]), keys=["alert_id"])
@@ -139,6 +141,6 @@ class AlertStore:
         frame = self.warehouse.query_df(
             f"select d.alert_id, d.revision, d.destination, d.destination_type, d.status, d.runs, i.payload "
             f"from {DELIVERIES} d join {INCIDENTS} i on d.alert_id = i.alert_id and d.revision = i.revision "
-            f"where d.status in ('pending', 'failed') order by d.alert_id, d.destination"
+            f"where d.status in {RETRYABLE_STATUSES} order by d.alert_id, d.destination"
         )
         return frame.to_dict("records")

@@ -4,8 +4,10 @@ No model: a run of capitalized words is a person's name when
 
 - a title precedes it ("Mr. Jones", "Ms Hawkings", "Dr. Patel"): the title is part of the name's span;
 - a strong cue precedes it ("my name is Priya", "Dear Ms. ...", "Regards, Tom Baker", "an agent named Kofi");
-- a weak cue precedes it and it starts with a known first name ("Hi Sarah", "I spoke to Linda", "Thanks, Joe");
-- or, without a cue, a known first name is followed by a surname ("from David Miller").
+- a weak cue precedes it and it starts with a known first name ("Hi Sarah", "I spoke to Linda", "Thanks, Joe")
+  or has two words ("I spoke to Niamh Schmidt");
+- or, without a cue, a known first name is followed by a surname ("from David Miller"), or any name word by
+  a known surname ("Bjorn Kim told me").
 
 Known first names and surnames come from word lists (``include/redaction/``); a capitalized word that is also
 a common lower-case word ("Will", "Grant", "Chase", "Customer") is only a name after a title or strong cue,
@@ -113,6 +115,11 @@ class NameLexicon:
         lower = word.lower()
         return lower in self.first_names and lower not in self.common_words and lower not in self.not_names
 
+    def known_surname(self, word: str) -> bool:
+        """A surname of the list that is not also a common word or a listed non-name."""
+        lower = word.lower()
+        return lower in self.surnames and lower not in self.common_words and lower not in self.not_names
+
     def name_like(self, word: str) -> bool:
         """A word that can be part of a name: a listed name, or no common word and no listed non-name."""
         lower = word.lower()
@@ -169,9 +176,12 @@ class NameFinder:
             return start - len(before) + title.start()
         if _STRONG_CUE.search(before):
             return start
-        if not self.lexicon.known_first_name(words[0]):
-            return None
-        if len(words) > 1 or _WEAK_CUE.search(before):
+        weak = _WEAK_CUE.search(before) is not None
+        if self.lexicon.known_first_name(words[0]):
+            return start if weak or len(words) > 1 else None
+        # An unknown first name: two name words after a weak cue ("I spoke to Niamh Schmidt"), or followed
+        # by a known surname that is no common word ("Bjorn Kim told me").
+        if len(words) > 1 and (weak or self.lexicon.known_surname(words[1])):
             return start
         return None
 

@@ -38,9 +38,6 @@ from feedback_ops.enrich.person_names import NameFinder, NameLexicon
 RULES_VERSION = "2"
 """Bump when the built-in rules of this module or of ``person_names`` change: part of the redactor version."""
 
-PLACEHOLDERS = ("EMAIL", "PHONE", "CARD", "IBAN", "IP", "ADDRESS", "PERSON", "ORDER_ID", "ACCOUNT_ID")
-"""The built-in placeholder types (configured id patterns may add others)."""
-
 _MASK = "\ue000"
 """Stands in for a value already found: a private-use character that no pattern matches."""
 
@@ -222,7 +219,10 @@ def _word_list(path: Path) -> list[str]:
 
 @lru_cache(maxsize=8)
 def load_redaction_config(path: Path) -> RedactionConfig:
-    """Read a redaction config file (YAML, see ``include/redaction.yaml``) and the word lists it names."""
+    """Read a redaction config file (YAML, see ``include/redaction.yaml``) and the word lists it names.
+
+    Read once per process and path (like the settings); ``load_redaction_config.cache_clear()`` re-reads.
+    """
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     person = raw.get("person") or {}
     files = {

@@ -97,6 +97,14 @@ def _quarantine_frame(batch: Any, now: datetime) -> Any:
     return pd.DataFrame([{**q.model_dump(), "quarantined_at": now} for q in batch.quarantined])
 
 
+def _deferred_frame(batch: Any, version: str, now: datetime) -> Any:
+    import pandas as pd
+
+    columns = ["feedback_id", "enrichment_version", "reason", "detail", "deferred_at"]
+    rows = [(d.feedback_id, version, str(d.reason), d.detail, now) for d in batch.deferred]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def _write_batch(warehouse: DuckDBWarehouse, enricher: Any, batch: Any) -> None:
     """Write one batch's results (and vectors, when the backend computed them) and quarantined records."""
     import pandas as pd
@@ -116,13 +124,19 @@ def _write_batch(warehouse: DuckDBWarehouse, enricher: Any, batch: Any) -> None:
             _quarantine_frame(batch, now),
             keys=["feedback_id", "enrichment_version"],
         )
+        warehouse.upsert(
+            "enrichment.enrichment_deferred",
+            _deferred_frame(batch, enricher.enrichment_version, now),
+            keys=["feedback_id", "enrichment_version"],
+        )
         if not rows.empty:
-            # an item quarantined earlier (other text) and enriched now is no longer quarantined
-            warehouse.execute(
-                "delete from enrichment.enrichment_quarantine where enrichment_version = ? "
-                "and feedback_id in (select unnest(?::varchar[]))",
-                [enricher.enrichment_version, rows["feedback_id"].tolist()],
-            )
+            # an item quarantined or deferred earlier and enriched now is neither any more
+            for table in ("enrichment.enrichment_quarantine", "enrichment.enrichment_deferred"):
+                warehouse.execute(
+                    f"delete from {table} where enrichment_version = ? "
+                    "and feedback_id in (select unnest(?::varchar[]))",
+                    [enricher.enrichment_version, rows["feedback_id"].tolist()],
+                )
 
 
 def _count_batch(stats: EnrichmentRunStats, batch: Any) -> None:

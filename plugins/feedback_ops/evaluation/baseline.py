@@ -70,13 +70,14 @@ class MetricChange:
     @property
     def status(self) -> Status:
         """regressed / improved / unchanged / within tolerance; missing or new; info when not gated."""
-        if self.now is None:
-            return "missing" if self.tolerance is not None else "info"
-        if self.baseline is None:
-            return "new"
+        delta = self.delta
         if self.tolerance is None:
             return "info"
-        worse_by = -self.delta if not self.lower_is_better else self.delta  # type: ignore[operator]
+        if self.now is None:
+            return "missing"
+        if self.baseline is None or delta is None:
+            return "new"
+        worse_by = delta if self.lower_is_better else -delta
         if worse_by > self.tolerance + _EPSILON:
             return "regressed"
         if worse_by < -_EPSILON:

@@ -28,6 +28,8 @@ URGENT_LEVELS: frozenset[str] = frozenset({"high", "critical"})
 
 Sentiment = Literal["negative", "neutral", "positive"]
 _DIGIT_GROUP = re.compile(r"\d{4,}")
+_NAME_WORD = re.compile(r"\b[A-Z][a-z]+\b")
+_TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr"})
 
 
 class GoldenSetError(ValueError):
@@ -173,11 +175,14 @@ def manifest_figures(path: Path, records: Sequence[GoldenRecord]) -> dict[str, A
 
 
 def pii_fragments(value: str) -> list[str]:
-    """What must not survive redaction of one PII value: the value, each run of 4+ digits in it, and an
-    e-mail's local part (so a half-redacted card number or e-mail still counts as a leak)."""
+    """What must not survive redaction of one PII value: the value itself, each run of 4+ digits in it, an
+    e-mail's local part, and each capitalized word of a name (a value without digits or ``@``), so a
+    half-redacted card number, e-mail or name still counts as a leak."""
     fragments = [value, *_DIGIT_GROUP.findall(value)]
     if "@" in value:
         fragments.append(value.split("@")[0])
+    elif not any(char.isdigit() for char in value):
+        fragments += [word for word in _NAME_WORD.findall(value) if word.lower() not in _TITLES]
     return fragments
 
 

@@ -99,7 +99,7 @@ def _summary(run: EvaluationRun) -> Section:
         ["enrichment", f"{run.run_seconds:.1f} s for {len(golden)} records, batches of {run.batch_size}"],
         ["answered", f"{metrics.answered} of {metrics.rows} (the rest count as wrong)"],
     ]
-    return Section("Run", [*run.notes], [Table(["", ""], [list(r) for r in rows])])
+    return Section("Run", [*run.notes], [Table(["", "value"], [list(r) for r in rows])])
 
 
 def _headline(run: EvaluationRun) -> Section:
@@ -132,7 +132,10 @@ def _headline(run: EvaluationRun) -> Section:
 def _baseline(run: EvaluationRun) -> Section:
     if run.comparison is None:
         return Section(
-            "Against the baseline", ["No baseline for this backend yet (`--update-baseline` writes one)."]
+            "Against the baseline",
+            [
+                "Not compared: no comparable baseline (the notes under Run say why; `--update-baseline` writes one)."
+            ],
         )
     verdict = (
         "PASSED: nothing moved the wrong way beyond its tolerance."

@@ -19,6 +19,7 @@ from typing import Any
 
 from feedback_ops.config import Settings, get_settings
 from feedback_ops.evaluation.baseline import (
+    BaselineMismatchError,
     Comparison,
     RegressionError,
     baseline_path,
@@ -30,7 +31,7 @@ from feedback_ops.evaluation.baseline import (
 from feedback_ops.evaluation.golden import GOLDEN_DIR, GoldenRecord, GoldenSet, load_golden
 from feedback_ops.evaluation.metrics import EvaluationMetrics, Prediction, compute_metrics
 
-DEFAULT_BATCH_SIZE = 32
+DEFAULT_BATCH_SIZE = 64
 """Records per backend call. Small enough that the local backend's per-record latency (batch time / size)
 varies with what is in the batch; large enough to keep the golden run to seconds."""
 VERSION_ATTRIBUTES = ("model_version", "prompt_version", "taxonomy_version", "enrichment_version")
@@ -159,13 +160,27 @@ def default_out_dir(settings: Settings, golden: GoldenSet, backend: str) -> Path
     return settings.local_dir / "evaluation" / f"golden-v{golden.version}-{backend}-{stamp}"
 
 
-def compare_with_baseline(run: EvaluationRun, path: Path) -> Comparison | None:
-    """Attach the comparison with the baseline at ``path`` to ``run`` (None when there is no baseline)."""
+def compare_with_baseline(run: EvaluationRun, path: Path, *, replacing: bool = False) -> Comparison | None:
+    """Attach the comparison with the baseline at ``path`` to ``run`` (None when there is no baseline).
+
+    Args:
+        replacing: the baseline is about to be rewritten, so one computed on another golden set is noted
+            instead of refused.
+
+    Raises:
+        BaselineMismatchError: the baseline belongs to another golden set and is not being replaced.
+    """
     baseline = load_baseline(path)
     if baseline is None:
         run.notes.append(f"no baseline at {path}: nothing to compare with")
         return None
-    run.comparison = compare(baseline, run.metrics.headline(), golden_sha256=run.golden.sha256)
+    try:
+        run.comparison = compare(baseline, run.metrics.headline(), golden_sha256=run.golden.sha256)
+    except BaselineMismatchError as error:
+        if not replacing:
+            raise
+        run.notes.append(f"old baseline not comparable: {error}")
+        return None
     run.baseline_file = str(path)
     return run.comparison
 
@@ -219,7 +234,7 @@ def evaluate_golden(
         make_enricher(settings, backend), golden, categories, backend=backend, batch_size=batch_size
     )
     path = baseline or baseline_path(backend, golden_dir)
-    comparison = compare_with_baseline(run, path)
+    comparison = compare_with_baseline(run, path, replacing=update)
     if update:
         update_baseline(run, path)
         run.notes.append(f"baseline rewritten: {path}")
@@ -236,12 +251,34 @@ def evaluate_golden(
         "latency_ms_p95": run.metrics.latency_ms_p95,
         "cost_per_1000_usd": run.metrics.cost_per_1000_usd,
         "run_seconds": run.run_seconds,
-        "baseline": run.baseline_file,
+        "baseline": str(path),
         "baseline_updated": update,
         "passed": comparison.passed if comparison else None,
         "regressions": [change.metric for change in comparison.regressions] if comparison else [],
         "comparison_table": comparison.table() if comparison else None,
     }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """An ``evaluate_golden`` summary as the text ``feedback-ops eval`` prints."""
+    headline = summary["headline"]
+    lines = [
+        f"golden set v{summary['golden_version']}: {summary['rows']} records, backend {summary['backend']}"
+    ]
+    for name in ("category_macro_f1", "sentiment_macro_f1", "urgent_recall", "urgent_false_positive_rate"):
+        lines.append(f"  {name:28s} {headline[name]:.4f}")
+    lines.append("  category F1: " + ", ".join(f"{k} {v:.3f}" for k, v in headline["category_f1"].items()))
+    lines.append(
+        f"  latency per record: median {summary['latency_ms_median']} ms, p95 {summary['latency_ms_p95']} ms; "
+        f"cost per 1,000 messages {summary['cost_per_1000_usd']:.4f} USD; PII leaks {headline['pii_leaks']}"
+    )
+    if summary["comparison_table"]:
+        verdict = "passed" if summary["passed"] else "REGRESSED in " + ", ".join(summary["regressions"])
+        lines += ["", f"against {summary['baseline']}: {verdict}", summary["comparison_table"]]
+    if summary["baseline_updated"]:
+        lines += ["", f"baseline rewritten: {summary['baseline']}"]
+    lines += ["", f"reports: {summary['out_dir']}"]
+    return "\n".join(lines)
 
 
 def check_summary(summary: dict[str, Any]) -> dict[str, Any]:
@@ -265,4 +302,5 @@ __all__ = [
     "check_summary",
     "evaluate",
     "evaluate_golden",
+    "format_summary",
 ]

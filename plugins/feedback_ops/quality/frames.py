@@ -27,15 +27,21 @@ COVERAGE_SQL = """
         ? as enrichment_version,
         count(*) as silver_rows,
         count(e.feedback_id) as enriched_rows,
-        count(*) filter (where e.feedback_id is null and q.feedback_id is null) as missing_rows
+        count(*) filter (where e.feedback_id is null and d.feedback_id is not null) as deferred_rows,
+        count(*) filter (where e.feedback_id is null and q.feedback_id is null and d.feedback_id is null)
+            as missing_rows
     from silver.int_feedback_deduplicated as s
     left join enrichment.feedback_enrichment as e
         on e.feedback_id = s.feedback_id and e.enrichment_version = ?
     left join enrichment.enrichment_quarantine as q
         on q.feedback_id = s.feedback_id and q.enrichment_version = ? and q.text_hash = s.text_hash
+    left join enrichment.enrichment_deferred as d
+        on d.feedback_id = s.feedback_id and d.enrichment_version = ?
 """
-"""Silver items with neither an enrichment nor an enrichment-quarantine row at the current version are missing:
-a quarantined item is accounted for (its model output was invalid), a deferred one is not (it waits for a run)."""
+"""Silver items with no enrichment, quarantine or deferral row at the current version are missing: a
+quarantined item is accounted for (its model output stayed invalid), and so is a deferred one (the run budget
+ran out or the service was unavailable: it is recorded and picked up by the next run), so a spent budget
+degrades the run instead of stopping it. Anything else unenriched means records were lost."""
 
 
 def _count(warehouse: DuckDBWarehouse, table: str) -> int:
@@ -74,7 +80,7 @@ def _enrichment(warehouse: DuckDBWarehouse, settings: Settings) -> tuple[dict[st
         "select * from enrichment.feedback_enrichment where enrichment_version = ?", [version]
     )
     taxonomy = load_taxonomy(settings.taxonomy_path)
-    coverage = warehouse.query_df(COVERAGE_SQL, [version, version, version])
+    coverage = warehouse.query_df(COVERAGE_SQL, [version, version, version, version])
     return {"feedback_enrichment": frame, "coverage": coverage}, {"taxonomy": sorted(taxonomy.category_ids)}
 
 

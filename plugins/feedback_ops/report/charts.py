@@ -39,12 +39,23 @@ def _grid(left: int, top: int, width: int, height: int, ymax: float, lines: int 
     return parts
 
 
+def labelled(count: int, every: int) -> list[int]:
+    """Indexes of the axis labels to draw: every ``every``-th, and the last one when it does not crowd the one
+    before it."""
+    shown = list(range(0, count, every))
+    if count and shown[-1] != count - 1:
+        if count - 1 - shown[-1] <= every / 2:
+            shown.pop()
+        shown.append(count - 1)
+    return shown
+
+
 def _x_labels(labels: list[str], left: int, top: int, width: int, height: int, every: int) -> list[str]:
     step = width / max(len(labels) - 1, 1)
     return [
-        f'<text x="{left + i * step:.1f}" y="{top + height + 18}" text-anchor="middle" class="axis">{escape(label)}</text>'
-        for i, label in enumerate(labels)
-        if i % every == 0 or i == len(labels) - 1
+        f'<text x="{left + i * step:.1f}" y="{top + height + 18}" text-anchor="middle" class="axis">'
+        f"{escape(labels[i])}</text>"
+        for i in labelled(len(labels), every)
     ]
 
 
@@ -69,7 +80,9 @@ def line_chart(
         )
         parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
         legend_y = top + 8 + index * 20
-        parts.append(f'<rect x="{width - right + 16}" y="{legend_y - 9}" width="12" height="12" fill="{colour}"/>')
+        parts.append(
+            f'<rect x="{width - right + 16}" y="{legend_y - 9}" width="12" height="12" fill="{colour}"/>'
+        )
         parts.append(
             f'<text x="{width - right + 34}" y="{legend_y + 1}" class="legend">{escape(name)} '
             f"({_number(sum(values))})</text>"
@@ -79,7 +92,12 @@ def line_chart(
 
 
 def bar_chart(
-    labels: list[str], values: list[float], highlight: set[int], title: str, width: int = 460, height: int = 150
+    labels: list[str],
+    values: list[float],
+    highlight: set[int],
+    title: str,
+    width: int = 460,
+    height: int = 150,
 ) -> str:
     """Daily bars; the bars whose index is in ``highlight`` (spike days) stand out."""
     left, top, bottom = 40, 10, 30
@@ -98,12 +116,10 @@ def bar_chart(
             f'<rect x="{left + i * slot + 2:.1f}" y="{top + plot_h - bar_h:.1f}" width="{max(slot - 4, 1):.1f}" '
             f'height="{bar_h:.1f}" fill="{colour}"><title>{escape(labels[i])}: {_number(value)}</title></rect>'
         )
-    every = max(1, len(labels) // 6)
     parts += [
         f'<text x="{left + i * slot + slot / 2:.1f}" y="{top + plot_h + 18}" text-anchor="middle" class="axis">'
-        f"{escape(label)}</text>"
-        for i, label in enumerate(labels)
-        if i % every == 0 or i == len(labels) - 1
+        f"{escape(labels[i])}</text>"
+        for i in labelled(len(labels), max(1, len(labels) // 6))
     ]
     parts.append("</svg>")
     return "".join(parts)

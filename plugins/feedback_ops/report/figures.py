@@ -86,13 +86,22 @@ def latest_day(warehouse: DuckDBWarehouse) -> date | None:
     return None if value is None else _as_date(value)
 
 
+def first_day(warehouse: DuckDBWarehouse) -> date | None:
+    """The earliest ``created_date`` of enriched feedback: charts start there, not before the data does."""
+    if not warehouse.table_exists("gold.fct_feedback"):
+        return None
+    value = warehouse.scalar("select min(created_date) from gold.fct_feedback where is_enriched")
+    return None if value is None else _as_date(value)
+
+
 def theme_totals(warehouse: DuckDBWarehouse, period: Period) -> list[dict[str, Any]]:
     """Items and negative items per (category, product area) in a period."""
     if not warehouse.table_exists("gold.rpt_theme_daily"):
         return []
     frame = warehouse.query_df(THEME_TOTALS_SQL, [period.first, period.last])
     return [
-        {**row, "items": int(row["items"]), "negative": int(row["negative"])} for row in frame.to_dict("records")
+        {**row, "items": int(row["items"]), "negative": int(row["negative"])}
+        for row in frame.to_dict("records")
     ]
 
 
@@ -150,12 +159,13 @@ def insight_count(warehouse: DuckDBWarehouse) -> int:
 
 
 def quarantine_reasons(warehouse: DuckDBWarehouse) -> list[dict[str, Any]]:
-    """Quarantined rows per reason family and file."""
+    """Quarantined rows per reason family, with the files they came from."""
     if not warehouse.table_exists("gold.rpt_quarantine_reasons"):
         return []
     return warehouse.query_df(
-        "select reason_family, source_file, row_count from gold.rpt_quarantine_reasons "
-        "order by row_count desc, reason_family, source_file"
+        "select reason_family, sum(row_count) as row_count, string_agg(source_file, ', ' order by source_file) "
+        "as source_files from gold.rpt_quarantine_reasons group by reason_family "
+        "order by row_count desc, reason_family"
     ).to_dict("records")
 
 

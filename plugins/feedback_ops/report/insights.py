@@ -20,6 +20,7 @@ from feedback_ops.report.figures import (
     Period,
     alert_state,
     daily_by_category,
+    first_day,
     gate_results,
     incidents,
     insight_count,
@@ -77,6 +78,12 @@ def link(url: Any, label: str) -> str:
     return text
 
 
+def recent(warehouse: DuckDBWarehouse, latest: Any) -> Period:
+    """The last four weeks of data (fewer when the data starts later)."""
+    start = max(latest - timedelta(days=TREND_DAYS - 1), first_day(warehouse) or latest)
+    return Period(start, latest)
+
+
 def _card(label: str, value: str, detail: str) -> str:
     return (
         f'<div class="card"><div class="label">{escape(label)}</div><div class="value">{escape(value)}</div>'
@@ -95,9 +102,21 @@ def kpi_cards(warehouse: DuckDBWarehouse, latest: Any) -> str:
     alerts, deliveries = alert_state(warehouse)
     failing = sum(status in ("failed", "pending") for d in deliveries.values() for status in d.values())
     cards = [
-        ("Feedback items", f"{silver:,}", f"{period_totals(warehouse, Period(latest, latest))['items']:,} on {latest}"),
-        ("Negative share, last 7 days", _pct(negative_now), _points(negative_now, share(before["negative"], before["items"]))),
-        ("Enrichment coverage", _pct(share(int(counts.get("enriched_rows") or 0), silver)), f"rich insights on {insights:,} items"),
+        (
+            "Feedback items",
+            f"{silver:,}",
+            f"{period_totals(warehouse, Period(latest, latest))['items']:,} on {latest}",
+        ),
+        (
+            "Negative share, last 7 days",
+            _pct(negative_now),
+            _points(negative_now, share(before["negative"], before["items"])),
+        ),
+        (
+            "Enrichment coverage",
+            _pct(share(int(counts.get("enriched_rows") or 0), silver)),
+            f"rich insights on {insights:,} items",
+        ),
         (
             "Quarantine share",
             _pct(share(int(counts.get("quarantined_rows") or 0), bronze)),
@@ -115,7 +134,7 @@ def kpi_cards(warehouse: DuckDBWarehouse, latest: Any) -> str:
 
 def trends_section(warehouse: DuckDBWarehouse, latest: Any) -> str:
     """Daily volume of the top themes over the last four weeks of data."""
-    period = Period(latest - timedelta(days=TREND_DAYS - 1), latest)
+    period = recent(warehouse, latest)
     days, series = daily_by_category(warehouse, period, TOP_THEMES)
     if not series:
         return "<p>No enriched feedback in this period.</p>"
@@ -126,7 +145,11 @@ def trends_section(warehouse: DuckDBWarehouse, latest: Any) -> str:
 def _example(example: dict[str, Any]) -> str:
     insight = [
         f"<b>{escape(label)}:</b> {escape(str(example[key]))}"
-        for key, label in (("summary", "Summary"), ("root_cause", "Root cause"), ("next_action", "Next action"))
+        for key, label in (
+            ("summary", "Summary"),
+            ("root_cause", "Root cause"),
+            ("next_action", "Next action"),
+        )
         if example.get(key)
     ]
     source = f"{example.get('channel')} {example.get('source_record_id') or example.get('feedback_id')}"
@@ -156,11 +179,14 @@ def spike_article(incident: Incident) -> str:
     window = payload["window"]
     spike_days = {i for i, p in enumerate(trend) if window["first_day"] <= p["day"] <= window["last_day"]}
     chart = charts.bar_chart(
-        [p["day"][5:] for p in trend], [p["volume"] for p in trend], spike_days, f"Daily volume: {payload['title']}"
+        [p["day"][5:] for p in trend],
+        [p["volume"] for p in trend],
+        spike_days,
+        f"Daily volume: {payload['title']}",
     )
     return (
         f'<article class="panel spike"><h3>{escape(payload["title"])}</h3>'
-        f'<p>{escape(payload["summary"])}</p><p><b>Owner:</b> {escape(payload["owner"])} · '
+        f"<p>{escape(payload['summary'])}</p><p><b>Owner:</b> {escape(payload['owner'])} · "
         f"{len(payload['feedback_ids']):,} feedback ids · {_alert_line(incident)}</p>"
         f'<div class="grid"><div>{chart}</div><div>{"".join(_example(e) for e in payload["examples"])}</div></div>'
         "</article>"
@@ -177,7 +203,7 @@ def spikes_section(warehouse: DuckDBWarehouse, settings: Settings) -> str:
 
 def negative_section(warehouse: DuckDBWarehouse, latest: Any, limit: int = 15, min_items: int = 5) -> str:
     """Themes with the most negative feedback per product area over the last four weeks."""
-    period = Period(latest - timedelta(days=TREND_DAYS - 1), latest)
+    period = recent(warehouse, latest)
     rows = [r for r in theme_totals(warehouse, period) if r["items"] >= min_items and r["negative"] > 0]
     rows.sort(key=lambda r: (-r["negative"], -r["items"], r["product_area"], r["category"]))
     if not rows:
@@ -218,7 +244,7 @@ def quality_section(warehouse: DuckDBWarehouse, settings: Settings) -> str:
     balanced = counts.get("is_balanced")
     docs = Path(os.path.relpath(settings.data_docs_dir / "index.html", settings.reports_dir)).as_posix()
     reasons = "".join(
-        f"<tr><td>{escape(str(r['reason_family']))}</td><td>{escape(str(r['source_file']))}</td>"
+        f"<tr><td>{escape(str(r['reason_family']))}</td><td>{escape(str(r['source_files']))}</td>"
         f'<td class="num">{int(r["row_count"]):,}</td></tr>'
         for r in quarantine_reasons(warehouse)
     )
@@ -226,13 +252,17 @@ def quality_section(warehouse: DuckDBWarehouse, settings: Settings) -> str:
         f"bronze {int(counts.get('bronze_rows') or 0):,} = silver {int(counts.get('silver_rows') or 0):,} + "
         f"quarantined {int(counts.get('quarantined_rows') or 0):,} + duplicates {int(counts.get('duplicate_rows') or 0):,}"
     )
-    verdict = '<span class="ok">balanced</span>' if balanced else '<span class="bad">NOT balanced — investigate</span>'
+    verdict = (
+        '<span class="ok">balanced</span>'
+        if balanced
+        else '<span class="bad">NOT balanced — investigate</span>'
+    )
     return (
         f'<p><a href="{escape(docs)}">Great Expectations Data Docs</a> — every suite and validation result.</p>'
         f"<p>{escape(reconciliation)}: {verdict}</p>"
         '<div class="grid2"><h3>Quarantined rows by reason</h3>'
         + (
-            f'<table><tr><th>reason</th><th>file</th><th class="num">rows</th></tr>{reasons}</table>'
+            f'<table><tr><th>reason</th><th>files</th><th class="num">rows</th></tr>{reasons}</table>'
             if reasons
             else "<p>None.</p>"
         )
@@ -259,7 +289,13 @@ def render_report(warehouse: DuckDBWarehouse, settings: Settings) -> str:
         )
     nav = "".join(
         f'<a href="#{a}">{escape(t)}</a>'
-        for a, t in (("kpis", "Key figures"), ("trends", "Trends"), ("spikes", "Spikes"), ("negative", "Negative themes"), ("quality", "Data quality"))
+        for a, t in (
+            ("kpis", "Key figures"),
+            ("trends", "Trends"),
+            ("spikes", "Spikes"),
+            ("negative", "Negative themes"),
+            ("quality", "Data quality"),
+        )
     )
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'

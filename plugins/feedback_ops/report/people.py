@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from feedback_ops.warehouse import DuckDBWarehouse
 
 MIN_MOVER_ITEMS = 5
+RECENT_SPIKE_DAYS = 2
 
 
 def md_text(text: Any, limit: int = 320) -> str:
@@ -44,8 +45,10 @@ def md_text(text: Any, limit: int = 320) -> str:
 
 
 def pct(value: float | None) -> str:
-    """A share as a percentage, ``–`` when undefined."""
-    return "–" if value is None else f"{value:.0%}"
+    """A share as a percentage (one decimal under 10 %), ``–`` when undefined."""
+    if value is None:
+        return "–"
+    return f"{value:.1%}" if 0 < value < 0.1 else f"{value:.0%}"
 
 
 def change(now: float, before: float) -> str:
@@ -72,10 +75,11 @@ def _keyed(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def _example_lines(example: dict[str, Any]) -> list[str]:
-    lines = [f"> {md_text(example.get('redacted_text'))}", ">"]
+    lines = [f"> {md_text(example.get('redacted_text'))}"]
     for key, label in (("root_cause", "Root cause"), ("next_action", "Next action")):
         if example.get(key):
-            lines.append(f"> *{label}:* {md_text(example[key])}")
+            lines += [">", f"> *{label}:* {md_text(example[key])}"]
+    lines.append(">")
     source = f"{example.get('channel')} {example.get('source_record_id') or example.get('feedback_id')}"
     lines += [f"> — {md_text(source)}, <{md_text(example.get('link'), 500)}>", ""]
     return lines
@@ -87,7 +91,9 @@ def _incident_lines(incident: Incident, examples: int = 2) -> list[str]:
         alert = "no alert sent yet"
     else:
         sent = ", ".join(f"{k} {v}" for k, v in sorted(incident.deliveries.items()))
-        alert = f"alert {incident.alert['last_event']} ({int(incident.alert['update_count'])} updates; {sent})"
+        alert = (
+            f"alert {incident.alert['last_event']} ({int(incident.alert['update_count'])} updates; {sent})"
+        )
     lines = [
         f"### {md_text(payload['title'])}",
         "",
@@ -128,8 +134,14 @@ def _movers(today: dict[str, dict], week: dict[str, dict]) -> list[str]:
     deltas.sort(key=lambda d: (-d[0], d[1]))
     rising = [d for d in deltas if d[0] > 0][:3]
     falling = [d for d in reversed(deltas) if d[0] < 0][:3]
-    lines = [f"- Rising: {md_text(n)} — {now:,} items vs {avg:.1f} a day before" for _, n, now, avg in rising]
-    lines += [f"- Falling: {md_text(n)} — {now:,} items vs {avg:.1f} a day before" for _, n, now, avg in falling]
+    lines = [
+        f"- Rising: {md_text(n)} — {now:,} items vs {avg:.1f} a day the week before"
+        for _, n, now, avg in rising
+    ]
+    lines += [
+        f"- Falling: {md_text(n)} — {now:,} items vs {avg:.1f} a day the week before"
+        for _, n, now, avg in falling
+    ]
     return (lines or ["- No theme moved by more than a handful of items."]) + [""]
 
 
@@ -142,7 +154,8 @@ def daily_summary(warehouse: DuckDBWarehouse, settings: Settings, day: date) -> 
     week = _keyed(theme_totals(warehouse, week_period))
     totals, before = period_totals(warehouse, today_period), period_totals(warehouse, today_period.shifted(1))
     week_totals = period_totals(warehouse, week_period)
-    active = [i for i in incidents(warehouse, settings) if i.payload["window"]["last_day"] >= str(day)]
+    recent = str(day - timedelta(days=RECENT_SPIKE_DAYS))
+    active = [i for i in incidents(warehouse, settings) if i.payload["window"]["last_day"] >= recent]
     lines = [
         f"# Daily theme summary — {day:%A %d %B %Y}",
         "",
@@ -156,7 +169,9 @@ def daily_summary(warehouse: DuckDBWarehouse, settings: Settings, day: date) -> 
         f"- {pct(share(totals['negative'], totals['items']))} negative "
         f"({points(share(totals['negative'], totals['items']), share(before['negative'], before['items']))} "
         "vs the day before).",
-        f"- {len(active)} spike incident(s) active today." if active else "- No theme spiked today.",
+        f"- {len(active)} spike incident(s) in the last {RECENT_SPIKE_DAYS + 1} days."
+        if active
+        else f"- No theme spiked in the last {RECENT_SPIKE_DAYS + 1} days.",
         "",
         "## Top themes",
         "",
@@ -164,13 +179,13 @@ def daily_summary(warehouse: DuckDBWarehouse, settings: Settings, day: date) -> 
         "## Rising and falling",
         "",
         *_movers(_keyed(today), week),
-        "## Spikes",
+        f"## Spikes (since {recent})",
         "",
     ]
     for incident in active:
         lines += _incident_lines(incident)
     if not active:
-        lines += ["No spike: every theme is within its baseline.", ""]
+        lines += [f"No spike since {recent}: every theme is within its baseline.", ""]
     lines += ["## What customers said today", "", "The most negative items of the day (PII-redacted):", ""]
     for example in negative_examples(warehouse, settings, today_period, limit=3):
         lines.append(f"**{md_text(example['category'])} / {md_text(example['product_area'] or '(none)')}**")
@@ -208,7 +223,8 @@ def _emerging(now: list[dict[str, Any]], before: dict[str, dict], min_items: int
             growth.append((row["items"] / max(old, 1), theme_name(row), row["items"], old))
     growth.sort(key=lambda g: (-g[0], g[1]))
     lines = [
-        f"- {md_text(name)}: {items:,} items ({change(items, old)} vs {old:,})" for _, name, items, old in growth[:5]
+        f"- {md_text(name)}: {items:,} items ({change(items, old)} vs {old:,})"
+        for _, name, items, old in growth[:5]
     ]
     return (lines or [f"- No theme with at least {min_items} items grew by half or more."]) + [""]
 
@@ -239,7 +255,11 @@ def _headlines(warehouse: DuckDBWarehouse, week: Period, found: list[Incident]) 
         f"- **Negative share:** {pct(share(now['negative'], now['items']))} "
         f"({points(share(now['negative'], now['items']), share(before['negative'], before['items']))}).",
         f"- **Incidents:** {len(found)} spike incident(s) this week"
-        + (f"; the largest: {md_text(max(found, key=lambda i: i.payload['volume']).payload['title'])}." if found else "."),
+        + (
+            f"; the largest: {md_text(max(found, key=lambda i: i.payload['volume']).payload['title'])}."
+            if found
+            else "."
+        ),
         f"- **Alerts:** {len(alerts):,} raised in total, {failing} deliveries not through yet.",
         f"- **Pipeline health:** enrichment coverage "
         f"{pct(share(int(counts.get('enriched_rows') or 0), int(counts.get('silver_rows') or 0)))}, "

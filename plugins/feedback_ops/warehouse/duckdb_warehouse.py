@@ -96,11 +96,12 @@ class DuckDBWarehouse:
         columns = [_checked(c) for c in frame.columns]
         key_list = ", ".join(_checked(k) for k in keys)
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+        conflict = f"do update set {updates}" if updates else "do nothing"
         self.connection.register("_incoming", frame)
         try:
             self.connection.execute(
                 f"insert into {_checked(table)} ({', '.join(columns)}) select {', '.join(columns)} from _incoming "
-                f"on conflict ({key_list}) do update set {updates}"
+                f"on conflict ({key_list}) {conflict}"
             )
         finally:
             self.connection.unregister("_incoming")

@@ -94,6 +94,16 @@ DDL: tuple[str, ...] = (
     )
     """,
     """
+    create table if not exists enrichment.enrichment_deferred (
+        feedback_id varchar not null,
+        enrichment_version varchar not null,
+        reason varchar not null,
+        detail varchar,
+        deferred_at timestamp not null,
+        primary key (feedback_id, enrichment_version)
+    )
+    """,
+    """
     create table if not exists enrichment.enrichment_runs (
         run_id varchar primary key,
         enrichment_version varchar not null,
