@@ -106,7 +106,9 @@ def score(flagged: set, events: list, rows) -> dict[str, float]:
     by_theme = defaultdict(list)
     for c, p, d in false_days:
         by_theme[(c, p)].append(d)
-    false_alerts = sum(1 + sum((b - a).days > 1 for a, b in zip(ds, ds[1:], strict=False)) for ds in by_theme.values())
+    false_alerts = sum(
+        1 + sum((b - a).days > 1 for a, b in zip(ds, ds[1:], strict=False)) for ds in by_theme.values()
+    )
     days = sorted({d for d, _, _ in rows})
     weeks = max((days[-1] - days[8]).days / 7, 1)
     return {

@@ -58,7 +58,7 @@ def test_language(text: str, language: str) -> None:
     assert 0.5 < probability <= 1.0
 
 
-@pytest.mark.parametrize("text", ["", "ok", "Great Value.", "12345 !!!"])
+@pytest.mark.parametrize("text", ["", "ok", "12345 !!!"])
 def test_short_text_is_undetermined(text: str) -> None:
     assert detect_language(text) == ("und", 0.0)
 

@@ -24,6 +24,7 @@ FOREIGN = [
 ]
 # Short English reviews (UCI Amazon sentences) that langdetect took for Catalan, Welsh, Afrikaans, ...
 SHORT_ENGLISH = [
+    "Great Value.",
     "Good case, Excellent value.",
     "I only hear garbage for audio.",
     "Doesn't hold charge.",

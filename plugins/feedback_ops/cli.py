@@ -9,6 +9,8 @@ can be run and debugged from a terminal::
     feedback-ops search "checkout payment failed" --category bug
     feedback-ops estimate            # tokens and cost of enriching what is pending with the cloud model
     feedback-ops eval                # measure the enrichment backend on the golden set (include/golden)
+    feedback-ops review list         # the human review queue (also: show, accept, correct, export-golden)
+    feedback-ops review-web          # the review page on http://127.0.0.1:8765
 """
 
 from __future__ import annotations
@@ -165,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     estimate.set_defaults(handler=_estimate)
     _add_eval_parser(commands)
+    from feedback_ops.review.terminal import add_review_parsers
+
+    add_review_parsers(commands)
     sample = commands.add_parser("build-sample-data", help="rebuild include/sample_data from ../shared/data")
     sample.add_argument("--shared-data", default="../shared/data")
     sample.add_argument("--out", default="include/sample_data")

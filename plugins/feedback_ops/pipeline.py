@@ -108,7 +108,8 @@ def embed_and_index(settings: Settings | None = None) -> dict[str, Any]:
 
 
 def build_gold(settings: Settings | None = None) -> dict[str, Any]:
-    """dbt: marts (fct_feedback, theme aggregates, spikes, reconciliation) for the current enrichment version."""
+    """dbt: marts (fct_feedback, theme aggregates, spikes, reconciliation, review queue and agreement) for the
+    current enrichment version."""
     from feedback_ops.transform.dbt_runner import run_dbt
 
     settings = settings or get_settings()

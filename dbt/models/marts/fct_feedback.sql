@@ -59,6 +59,33 @@ current_insights as (
 
 ),
 
+decisions as (
+
+    select * from {{ ref('stg_enrichment__review_decisions') }}
+
+),
+
+ranked_decisions as (
+
+    select
+        *,
+        -- a reviewer's label is about the text: the latest decision stands whatever version it reviewed
+        row_number() over (
+            partition by feedback_id
+            order by decided_at desc, decision_id desc
+        ) as recency_rank
+
+    from decisions
+
+),
+
+latest_decisions as (
+
+    select * from ranked_decisions
+    where recency_rank = 1
+
+),
+
 joined as (
 
     select
@@ -83,11 +110,23 @@ joined as (
         feedback.batch_id,
         feedback.ingested_at,
         current_enrichments.feedback_id is not null as is_enriched,
-        current_enrichments.category,
-        current_enrichments.sentiment_label,
+        -- current best labels: the reviewer's when the item was reviewed, else the model's
+        coalesce(latest_decisions.category, current_enrichments.category) as category,
+        coalesce(latest_decisions.sentiment_label, current_enrichments.sentiment_label) as sentiment_label,
         current_enrichments.sentiment_score,
-        current_enrichments.sentiment_label = 'negative' as is_negative,
-        current_enrichments.urgency,
+        coalesce(latest_decisions.sentiment_label, current_enrichments.sentiment_label) = 'negative'
+            as is_negative,
+        coalesce(latest_decisions.urgency, current_enrichments.urgency) as urgency,
+        current_enrichments.category as model_category,
+        current_enrichments.sentiment_label as model_sentiment_label,
+        current_enrichments.urgency as model_urgency,
+        latest_decisions.decision_id is not null as is_reviewed,
+        latest_decisions.category as reviewed_category,
+        latest_decisions.sentiment_label as reviewed_sentiment_label,
+        latest_decisions.urgency as reviewed_urgency,
+        latest_decisions.reviewer as reviewed_by,
+        latest_decisions.decided_at as reviewed_at,
+        latest_decisions.enrichment_version as reviewed_enrichment_version,
         current_enrichments.confidence,
         current_enrichments.needs_review,
         current_enrichments.language,
@@ -99,6 +138,7 @@ joined as (
         current_enrichments.taxonomy_version,
         current_enrichments.enrichment_version,
         current_enrichments.enriched_at,
+        current_enrichments.enrichment_notes,
         current_insights.feedback_id is not null as has_insight,
         current_insights.rich_reasons,
         current_insights.summary,
@@ -112,6 +152,8 @@ joined as (
     left join current_insights
         on current_enrichments.feedback_id = current_insights.feedback_id
         and current_enrichments.enrichment_version = current_insights.enrichment_version
+    left join latest_decisions
+        on current_enrichments.feedback_id = latest_decisions.feedback_id
 
 ),
 

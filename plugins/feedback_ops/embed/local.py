@@ -89,7 +89,8 @@ class LocalEmbedder:
     """The local ``Embedder``: 384-dimensional, L2-normalized MiniLM sentence embeddings.
 
     Args:
-        batch_size: texts per forward pass.
+        batch_size: texts per forward pass at most.
+        batch_tokens: padded word pieces per forward pass at most (texts are grouped by length up to it).
         max_tokens: word pieces embedded per text (the rest is cut).
         precision: ``auto`` (bfloat16 where the CPU has it natively, else float32), ``fp32`` or ``bf16``.
         workers: threads embedding chunks concurrently (one per available CPU, at most 4, if None).
@@ -100,17 +101,19 @@ class LocalEmbedder:
 
     def __init__(
         self,
-        batch_size: int = 32,
+        batch_size: int = 256,
         *,
+        batch_tokens: int = 4096,
         max_tokens: int = MAX_TOKENS,
         precision: Precision = "auto",
         workers: int | None = None,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+        if batch_size < 1 or batch_tokens < 1:
+            raise ValueError("batch_size and batch_tokens must be at least 1")
         if not 8 <= max_tokens <= 512:
             raise ValueError("max_tokens must be between 8 and 512")
         self.batch_size = batch_size
+        self.batch_tokens = batch_tokens
         self.max_tokens = max_tokens
         self.precision = resolve_precision(precision)
         self.workers = workers or default_workers()
@@ -123,10 +126,7 @@ class LocalEmbedder:
         vectors = numpy.zeros((len(texts), DIMENSIONS), dtype=numpy.float32)
         if not texts:
             return vectors
-        order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
-        chunks = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
-        # Longest first: the slowest chunks start early and the short ones fill the gaps at the end.
-        chunks.reverse()
+        chunks = self._chunks(texts)
         if self.workers == 1 or len(chunks) == 1:
             results = [self._embed_chunk([texts[index] for index in chunk]) for chunk in chunks]
         else:
@@ -135,6 +135,27 @@ class LocalEmbedder:
         for chunk, result in zip(chunks, results, strict=True):
             vectors[chunk] = result
         return vectors
+
+    def _chunks(self, texts: Sequence[str]) -> list[list[int]]:
+        """Indices of ``texts`` in length-sorted chunks of at most ``batch_tokens`` padded word pieces.
+
+        Sorting leaves little padding; a token budget rather than a fixed count gives short texts big batches
+        (per-call overhead, which holds the interpreter lock, is then small next to the arithmetic) and long
+        texts small ones. Longest first: the slowest chunks start early and short ones fill the gaps at the end.
+        """
+        order = sorted(range(len(texts)), key=lambda index: len(texts[index]), reverse=True)
+        chunks: list[list[int]] = []
+        chunk: list[int] = []
+        for index in order:
+            # The chunk is padded to its first (longest) text; about 4 characters per word piece.
+            padded = min(self.max_tokens, len(texts[chunk[0] if chunk else index]) // 4 + 2) * (
+                len(chunk) + 1
+            )
+            if chunk and (padded > self.batch_tokens or len(chunk) >= self.batch_size):
+                chunks.append(chunk)
+                chunk = []
+            chunk.append(index)
+        return [*chunks, chunk]
 
     def _embed_chunk(self, texts: list[str]) -> numpy.ndarray:
         """One forward pass over ``texts`` in the calling thread, at this embedder's precision."""

@@ -1,13 +1,16 @@
 """``LocalEnricher``: the local enrichment backend, in process and offline.
 
 Per batch: redact PII -> detect language -> embed the redacted text (MiniLM) -> sentiment (logistic regression
-on the embeddings, blended with a rating) -> category (nearest taxonomy centroid) -> urgency (rules) ->
+on the embeddings and VADER lexicon scores, blended with a rating) -> category (nearest taxonomy centroid) -> urgency (rules) ->
 confidence and ``needs_review``. The models are English: text identified as another language (or in a script
 the language detector cannot place) is still classified, with halved confidence, always sent to review, and
 says so in ``enrichment_notes`` ("language de not supported by the local models: ...").
 
 The embeddings of the redacted text are returned with the results (``enrich_with_embeddings``) so the embed
 stage can store them without embedding twice.
+
+Reviewed examples (``use_reviewed_examples``, loaded by the runner from human review decisions): a record
+nearly identical to a reviewed item takes the reviewer's labels (``feedback_ops.review.examples``).
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from feedback_ops.enrich.urgency import UrgencyRules
 if TYPE_CHECKING:
     import numpy
 
+    from feedback_ops.review.examples import ReviewedExamples, ReviewedMatch
+
 MODEL_NAME = "local-minilm-logreg"
 RULES_VERSION = "2"
 """Bump when the rules of this backend change (thresholds, urgency rules): it is part of the model version."""
@@ -55,6 +60,26 @@ UNKNOWN_SCRIPT_NOTE = (
     "language not identified, mostly non-Latin script: the local models are English-only, labels are "
     "low-confidence, sent to review"
 )
+
+
+def with_reviewed_labels(row: dict[str, Any], match: ReviewedMatch | None) -> dict[str, Any]:
+    """``row`` with the labels of the nearest reviewed example when there is one within the threshold.
+
+    The confidence becomes the example's cosine similarity; the note says which decision the labels came from.
+    """
+    if match is None:
+        return row
+    notes = "; ".join(n for n in (row.get("enrichment_notes"), match.note) if n)
+    return {
+        **row,
+        "category": match.category,
+        "sentiment_label": match.sentiment_label,
+        "urgency": match.urgency,
+        "lane": lane_for(match.urgency),  # type: ignore[arg-type]
+        "confidence": round(min(1.0, max(0.0, match.cosine)), 4),
+        "needs_review": False,
+        "enrichment_notes": notes,
+    }
 
 
 def language_note(language: str, text: str) -> str | None:
@@ -94,6 +119,11 @@ class LocalEnricher:
         self._sentiment_fingerprint = training_fingerprint(self.settings.training_dir, self.embedder.version)
         self._sentiment: SentimentModel | None = None
         self._categories: CategoryClassifier | None = None
+        self.reviewed_examples: ReviewedExamples | None = None
+
+    def use_reviewed_examples(self, examples: ReviewedExamples | None) -> None:
+        """Label records nearly identical to a reviewed item with the reviewer's labels (None: stop)."""
+        self.reviewed_examples = examples
 
     @property
     def taxonomy_version(self) -> str:
@@ -137,10 +167,12 @@ class LocalEnricher:
         started = time.perf_counter()
         redactions = [self.redactor.redact(item.text) for item in items]
         languages = detect_languages([redaction.text for redaction in redactions])
-        embeddings = self.embedder.embed([redaction.text for redaction in redactions])
+        texts = [redaction.text for redaction in redactions]
+        embeddings = self.embedder.embed(texts)
+        probabilities = sentiment.positive_probability(embeddings, texts)
         scores = [
             sentiment_score(float(probability), item.rating, item.channel)
-            for probability, item in zip(sentiment.positive_probability(embeddings), items, strict=True)
+            for probability, item in zip(probabilities, items, strict=True)
         ]
         predictions = [
             categories.predict(row, positive=sentiment_label(score) == "positive")
@@ -151,6 +183,9 @@ class LocalEnricher:
             self._row(version, *parts)
             for parts in zip(items, redactions, languages, scores, predictions, strict=True)
         ]
+        if self.reviewed_examples is not None and len(self.reviewed_examples):
+            matches = self.reviewed_examples.nearest(embeddings)
+            rows = [with_reviewed_labels(row, match) for row, match in zip(rows, matches, strict=True)]
         latency_ms = (time.perf_counter() - started) * 1000.0 / max(len(items), 1)
         context = {"taxonomy": self.taxonomy}
         results = [

@@ -10,6 +10,9 @@ Every pending record ends the run in one of four places: enriched (``enrichment.
 reused by text hash, quarantined (``enrichment.enrichment_quarantine``: its model output stayed invalid; not
 picked up again at this version) or deferred (budget spent or service unavailable: nothing written, it stays
 pending for the next run). The stats count each.
+
+A backend that learns from human review (the local one: ``use_reviewed_examples``) is given the reviewed
+items' vectors and labels before the run (``feedback_ops.review.examples``).
 """
 
 from __future__ import annotations
@@ -139,6 +142,15 @@ def _write_batch(warehouse: DuckDBWarehouse, enricher: Any, batch: Any) -> None:
                 )
 
 
+def _load_reviewed_examples(warehouse: DuckDBWarehouse, enricher: Any) -> None:
+    """Give a backend that learns from reviews (the local one) the reviewed items' vectors and labels."""
+    if not hasattr(enricher, "use_reviewed_examples"):
+        return
+    from feedback_ops.review.examples import load_reviewed_examples
+
+    enricher.use_reviewed_examples(load_reviewed_examples(warehouse, enricher.embedder.version))
+
+
 def _count_batch(stats: EnrichmentRunStats, batch: Any) -> None:
     stats.enriched += len(batch.results)
     stats.quarantined += len(batch.quarantined)
@@ -162,6 +174,7 @@ def enrich_pending(
     if enricher is None:
         enricher = make_enricher(settings)
     begin_run(enricher)
+    _load_reviewed_examples(warehouse, enricher)
     version = enricher.enrichment_version
     stats = EnrichmentRunStats(enrichment_version=version)
     warehouse.execute(f"create or replace temp table _pending as {PENDING_SQL}", [version, version])

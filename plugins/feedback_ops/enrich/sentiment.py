@@ -1,13 +1,26 @@
-"""Local sentiment model: logistic regression on MiniLM sentence embeddings.
+"""Local sentiment model: logistic regression on MiniLM sentence embeddings plus VADER lexicon scores.
+
+Features: the text's 384-dimensional MiniLM embedding and the four scores of the VADER lexicon
+(``vaderSentiment``, MIT; negative, neutral and positive shares and the compound score) over the text's first
+``LEXICON_CHARS`` characters, about the 128 word pieces the embedder reads. The lexicon knows intensity,
+negation, emoji and slang that 3,000 review sentences cannot teach; the embedding knows what the lexicon
+has no entry for.
 
 Trained on the UCI Sentiment Labelled Sentences (``include/training/uci_sentiment``; 3,000 polar review
 sentences). The artifact is a small ``.npz`` (weights + metadata, no pickle) under ``settings.models_dir``
-whose name carries a fingerprint of the training files, the embedder version and the hyperparameters: changing
-any of them means a new artifact, trained automatically on first use (or with ``python -m
-feedback_ops.enrich.train``).
+whose name carries a fingerprint of the training files, the embedder version, the lexicon version and the
+hyperparameters: changing any of them means a new artifact, trained automatically on first use (or with
+``python -m feedback_ops.enrich.train``).
 
 The model gives P(positive); the score is ``2p - 1`` in [-1, 1], optionally blended with a star rating or an
-NPS score, and the label comes from a neutral band around 0 (the training data has no neutral class).
+NPS score, and the label comes from a neutral band (the training data has no neutral class).
+
+Measured on the 12,284 TweetEval test tweets (evaluation-only data, never trained on;
+``bench/bench_enrich_local.py``): macro-recall 0.610, macro-F1 0.606, against 0.59 / 0.56 for the
+embedding-only model of rules version 1. Rejected, measured on TweetEval val: a 3-class model whose neutral
+class came from permissive data (Banking77 / Bitext questions, or CFPB sentences without lexicon sentiment):
+neutral recall 0.35-0.45, macro-recall at most 0.59, because those "neutral" texts are questions and
+complaint narratives, nothing like a neutral statement; VADER alone: 0.57.
 """
 
 from __future__ import annotations
@@ -15,9 +28,11 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from feedback_ops.embed.base import Embedder
 from feedback_ops.enrich.schemas import SentimentLabel
@@ -27,20 +42,57 @@ if TYPE_CHECKING:
 
 TRAINING_SUBDIR = "uci_sentiment"
 TRAINING_GLOB = "*_labelled.txt"
-REGULARIZATION_C = 1.0
+REGULARIZATION_C = 0.3
+"""Chosen among 0.1 / 0.3 / 1 / 3 on TweetEval val (3-class macro-recall with the best band of each)."""
 CV_FOLDS = 5
-NEGATIVE_BELOW = -0.5
-POSITIVE_ABOVE = 0.4
-"""The neutral band. Tuned for 3-class macro-F1 on a TweetEval sample (evaluation-only data): +-0.3 gave 0.565,
-(-0.5, 0.4) 0.578; the wider negative side also keeps plain support requests ("I want a refund") from all
-reading as negative."""
+LEXICON_CHARS = 600
+FEATURES = "minilm+vader4"
+"""Names the feature layout; part of the fingerprint."""
+NEGATIVE_BELOW = -0.55
+POSITIVE_ABOVE = 0.40
+"""The neutral band, the only numbers fitted on labelled 3-class data: grid-searched (steps of 0.05) for
+macro-recall on the 2,000 TweetEval **validation** tweets (evaluation-only data: used to pick these two
+numbers and ``REGULARIZATION_C``, never trained on; no permissively licensed 3-class set has neutral
+statements). The TweetEval test file is only ever used to report. The wide negative side also keeps plain
+support requests ("I want a refund") from all reading as negative."""
 RATING_WEIGHT = 0.5
 """Weight of an explicit rating against the text model when both are present."""
 
 
+def _lexicon_version() -> str:
+    from importlib.metadata import version
+
+    return version("vaderSentiment")
+
+
+@lru_cache(maxsize=1)
+def _analyzer() -> Any:
+    """The VADER analyzer (its lexicon ships inside the ``vaderSentiment`` package; nothing is downloaded)."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+def lexicon_features(texts: Sequence[str]) -> numpy.ndarray:
+    """VADER's negative, neutral and positive shares and compound score of each text's head: shape ``(n, 4)``."""
+    import numpy
+
+    analyzer = _analyzer()
+    scores = (analyzer.polarity_scores(text[:LEXICON_CHARS]) for text in texts)
+    rows = [(score["neg"], score["neu"], score["pos"], score["compound"]) for score in scores]
+    return numpy.asarray(rows, dtype=numpy.float64).reshape(len(texts), 4)
+
+
+def model_features(embeddings: numpy.ndarray, texts: Sequence[str]) -> numpy.ndarray:
+    """The model's input: each embedding followed by its text's lexicon features."""
+    import numpy
+
+    return numpy.hstack([embeddings.astype(numpy.float64), lexicon_features(texts)])
+
+
 @dataclass(frozen=True)
 class SentimentModel:
-    """A trained logistic regression over embeddings, with the metadata it was trained from."""
+    """A trained logistic regression over embeddings and lexicon scores, with the metadata it was trained from."""
 
     coef: numpy.ndarray
     intercept: float
@@ -53,11 +105,11 @@ class SentimentModel:
         """``logreg-<fingerprint12>``: changes with the training data, embedder and hyperparameters."""
         return f"logreg-{self.fingerprint[:12]}"
 
-    def positive_probability(self, embeddings: numpy.ndarray) -> numpy.ndarray:
-        """P(positive) for each row of ``embeddings``."""
+    def positive_probability(self, embeddings: numpy.ndarray, texts: Sequence[str]) -> numpy.ndarray:
+        """P(positive) for each text, given its embedding (row i of ``embeddings`` belongs to ``texts[i]``)."""
         import numpy
 
-        logits = embeddings.astype(numpy.float64) @ self.coef + self.intercept
+        logits = model_features(embeddings, texts) @ self.coef + self.intercept
         return 1.0 / (1.0 + numpy.exp(-logits))
 
     def save(self, path: Path) -> None:
@@ -113,8 +165,11 @@ def load_training_data(training_dir: Path) -> tuple[list[str], list[int]]:
 
 
 def training_fingerprint(training_dir: Path, embedder_version: str) -> str:
-    """sha256 over the training files, the embedder version and the hyperparameters."""
-    digest = hashlib.sha256(f"{embedder_version}|C={REGULARIZATION_C}\n".encode())
+    """sha256 over the training files, the embedder and lexicon versions and the hyperparameters."""
+    parameters = (
+        f"{embedder_version}|C={REGULARIZATION_C}|{FEATURES}|vader-{_lexicon_version()}|{LEXICON_CHARS}"
+    )
+    digest = hashlib.sha256(f"{parameters}\n".encode())
     for path in training_files(training_dir):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
@@ -126,13 +181,13 @@ def artifact_path(models_dir: Path, fingerprint: str) -> Path:
 
 
 def train_sentiment_model(training_dir: Path, embedder: Embedder) -> SentimentModel:
-    """Embed the training sentences, report stratified 5-fold CV accuracy, fit on everything."""
+    """Featurize the training sentences, report stratified 5-fold CV accuracy, fit on everything."""
     import numpy
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
     sentences, labels = load_training_data(training_dir)
-    features = embedder.embed(sentences)
+    features = model_features(embedder.embed(sentences), sentences)
     targets = numpy.asarray(labels)
     classifier = LogisticRegression(C=REGULARIZATION_C, max_iter=2000)
     folds = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=0)

@@ -360,7 +360,9 @@ ENRICHMENT_COVERAGE = TableContract(
     ),
     key_columns=("enrichment_version",),
     expectations=(
-        columns_exactly(("enrichment_version", "silver_rows", "enriched_rows", "deferred_rows", "missing_rows")),
+        columns_exactly(
+            ("enrichment_version", "silver_rows", "enriched_rows", "deferred_rows", "missing_rows")
+        ),
         row_count_between(1, 1),
         in_set("missing_rows", (0,)),
     ),

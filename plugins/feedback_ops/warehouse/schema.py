@@ -1,4 +1,4 @@
-"""DDL of the tables Python writes (bronze, enrichment, alerts). dbt owns ``silver`` and ``gold``.
+"""DDL of the tables Python writes (bronze, enrichment and review decisions, alerts). dbt owns silver and gold.
 
 Kept in one place so the local warehouse, tests and docs agree; see ``docs/data-model.md``.
 """
@@ -138,6 +138,31 @@ DDL: tuple[str, ...] = (
         vector float[{EMBEDDING_DIMENSIONS}],
         embedded_at timestamp,
         primary key (unit_id, embedding_version)
+    )
+    """,
+    # Human review (feedback_ops.review): one row per reviewer decision, never updated; gold applies the
+    # latest decision per item as an override of the model's labels, which stay in feedback_enrichment.
+    """
+    create table if not exists enrichment.review_decisions (
+        decision_id varchar primary key,
+        feedback_id varchar not null,
+        enrichment_version varchar not null,
+        text_hash varchar,
+        reviewer varchar not null,
+        decided_at timestamp not null,
+        action varchar not null,
+        category varchar not null,
+        sentiment_label varchar not null,
+        urgency varchar not null,
+        note varchar,
+        model_category varchar,
+        model_sentiment_label varchar,
+        model_urgency varchar,
+        model_confidence double,
+        model_name varchar,
+        model_version varchar,
+        prompt_version varchar,
+        taxonomy_version varchar
     )
     """,
     """
