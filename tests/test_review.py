@@ -49,6 +49,44 @@ def item_id(settings, text: str) -> str:
         )
 
 
+def test_page_escapes_text_and_says_when_gold_is_missing(settings, monkeypatch, capsys):
+    from feedback_ops import cli
+    from feedback_ops.review import terminal
+    from feedback_ops.review.web import make_server, queue_page
+
+    item = {
+        "feedback_id": "f'1",
+        "enrichment_version": "v1",
+        "review_reason": "needs_review",
+        "channel": "chat",
+        "redacted_text": "<img src=x onerror=alert(1)> & 'quotes'",
+        "category": "bug",
+        "sentiment_label": "negative",
+        "urgency": "high",
+        "model_category": "bug",
+        "model_sentiment_label": "negative",
+        "model_urgency": "high",
+        "confidence": 0.3,
+        "enrichment_notes": "<b>note</b>",
+    }
+    page = queue_page([item], ("bug", "billing")).decode()
+    assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt; &amp; &#x27;quotes&#x27;" in page
+    assert "&lt;b&gt;note&lt;/b&gt;" in page and "value='f&#x27;1'" in page and "href='/item/f%271'" in page
+
+    monkeypatch.setattr(terminal, "get_settings", lambda: settings)
+    assert cli.main(["review", "list"]) == 2 and "build_gold" in capsys.readouterr().out
+    server = make_server(settings, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(f"http://127.0.0.1:{server.server_address[1]}/", timeout=30)
+        assert error.value.code == 503
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_queue_decisions_override_in_gold_and_agreement(gold):
     with open_warehouse(gold) as warehouse:
         queue = list_queue(warehouse, limit=100)

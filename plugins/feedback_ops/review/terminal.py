@@ -25,11 +25,15 @@ def _settings() -> Settings:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from feedback_ops.review.queue import list_queue
+    from feedback_ops.review.queue import QueueNotBuiltError, list_queue
     from feedback_ops.warehouse import open_warehouse
 
-    with open_warehouse(_settings()) as warehouse:
-        items = list_queue(warehouse, limit=args.limit, reason=args.reason)
+    try:
+        with open_warehouse(_settings()) as warehouse:
+            items = list_queue(warehouse, limit=args.limit, reason=args.reason)
+    except QueueNotBuiltError as error:
+        print(f"error: {error}")
+        return 2
     print(f"{len(items)} item(s) awaiting review")
     for item in items:
         labels = f"{item['category']} / {item['sentiment_label']} / {item['urgency']}"
@@ -41,11 +45,15 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from feedback_ops.review.queue import get_item
+    from feedback_ops.review.queue import QueueNotBuiltError, get_item
     from feedback_ops.warehouse import open_warehouse
 
-    with open_warehouse(_settings()) as warehouse:
-        item = get_item(warehouse, args.feedback_id)
+    try:
+        with open_warehouse(_settings()) as warehouse:
+            item = get_item(warehouse, args.feedback_id)
+    except QueueNotBuiltError as error:
+        print(f"error: {error}")
+        return 2
     if item is None:
         print(f"no feedback item {args.feedback_id}")
         return 1

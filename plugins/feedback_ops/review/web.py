@@ -116,28 +116,41 @@ class ReviewHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         """``/`` the queue, ``/item/<id>`` one item."""
-        from feedback_ops.enrich.taxonomy import load_taxonomy
-        from feedback_ops.review.queue import get_item, list_queue
-        from feedback_ops.warehouse import open_warehouse
+        from feedback_ops.review.queue import QueueNotBuiltError
 
         url = urlparse(self.path)
-        if url.path == "/":
-            categories = tuple(sorted(load_taxonomy(self.settings.taxonomy_path).category_ids))
-            with open_warehouse(self.settings) as warehouse:
-                items = list_queue(warehouse, limit=200)
-            message = parse_qs(url.query).get("done", [""])[0]
-            self._send(
-                HTTPStatus.OK, queue_page(items, categories, f"recorded: {message}" if message else "")
-            )
-        elif url.path.startswith("/item/"):
-            with open_warehouse(self.settings) as warehouse:
-                item = get_item(warehouse, unquote(url.path.removeprefix("/item/")))
-            if item is None:
-                self._send(HTTPStatus.NOT_FOUND, _page("Not found", "<p>no such feedback item</p>"))
+        try:
+            if url.path == "/":
+                self._queue(parse_qs(url.query).get("done", [""])[0])
+            elif url.path.startswith("/item/"):
+                self._item(unquote(url.path.removeprefix("/item/")))
             else:
-                self._send(HTTPStatus.OK, item_page(item))
+                self._send(HTTPStatus.NOT_FOUND, _page("Not found", "<p><a href='/'>the queue</a></p>"))
+        except QueueNotBuiltError as error:
+            self._send(
+                HTTPStatus.SERVICE_UNAVAILABLE, _page("Gold not built", f"<p class='err'>{_e(error)}</p>")
+            )
+
+    def _queue(self, done: str) -> None:
+        from feedback_ops.enrich.taxonomy import load_taxonomy
+        from feedback_ops.review.queue import list_queue
+        from feedback_ops.warehouse import open_warehouse
+
+        categories = tuple(sorted(load_taxonomy(self.settings.taxonomy_path).category_ids))
+        with open_warehouse(self.settings) as warehouse:
+            items = list_queue(warehouse, limit=200)
+        self._send(HTTPStatus.OK, queue_page(items, categories, f"recorded: {done}" if done else ""))
+
+    def _item(self, feedback_id: str) -> None:
+        from feedback_ops.review.queue import get_item
+        from feedback_ops.warehouse import open_warehouse
+
+        with open_warehouse(self.settings) as warehouse:
+            item = get_item(warehouse, feedback_id)
+        if item is None:
+            self._send(HTTPStatus.NOT_FOUND, _page("Not found", "<p>no such feedback item</p>"))
         else:
-            self._send(HTTPStatus.NOT_FOUND, _page("Not found", "<p><a href='/'>the queue</a></p>"))
+            self._send(HTTPStatus.OK, item_page(item))
 
     def do_POST(self) -> None:
         """``/decisions``: record an accept or a correction from the form, then back to the queue."""
