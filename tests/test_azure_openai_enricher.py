@@ -177,8 +177,9 @@ def test_5xx_are_retried_with_backoff(fake: FakeAzureOpenAI, enricher: AzureOpen
 
 
 def test_timeout_is_retried(fake: FakeAzureOpenAI) -> None:
-    enricher = AzureOpenAIEnricher(cloud_settings(Settings(), fake, timeout_s=0.3))
-    fake.inject(Fault("delay", delay_s=1.0, match="slow"))
+    # generous margins: a loaded 2-core CI machine must not turn ordinary answers into timeouts
+    enricher = AzureOpenAIEnricher(cloud_settings(Settings(), fake, timeout_s=1.5))
+    fake.inject(Fault("delay", delay_s=4.0, match="slow"))
     batch = enricher.enrich_batch([item("slow", TEXTS["slow"])])
 
     assert [r.feedback_id for r in batch.results] == ["slow"]
@@ -246,13 +247,15 @@ def test_invalid_output_is_retried_then_quarantined(
 
 
 def test_no_record_lost_or_enriched_twice_under_faults(fake: FakeAzureOpenAI) -> None:
-    enricher = AzureOpenAIEnricher(cloud_settings(Settings(), fake, timeout_s=0.3, max_attempts=3))
+    enricher = AzureOpenAIEnricher(cloud_settings(Settings(), fake, timeout_s=1.5, max_attempts=3))
     texts = list(TEXTS.values())
     items = [item(f"r{i:02d}", f"{texts[i % len(texts)]} (ticket {i:02d})") for i in range(24)]
     fake.inject(
-        Fault("status", status=429, headers={"retry-after-ms": "50"}, times=3),
+        # every fault targets one record, so no record meets more failures than max_attempts allows, whatever
+        # order the concurrent requests arrive in
+        Fault("status", status=429, headers={"retry-after-ms": "50"}, times=2, match="ticket 01"),
         Fault("status", status=500, times=2, match="ticket 03"),
-        Fault("delay", delay_s=0.6, times=1, match="ticket 05"),
+        Fault("delay", delay_s=4.0, times=1, match="ticket 05"),
         Fault("malformed_json", times=99, match="ticket 07"),
         Fault("schema_violation", times=1, match="ticket 11"),
         Fault("status", status=502, times=99, match="ticket 13"),

@@ -11,6 +11,7 @@ can be run and debugged from a terminal::
     feedback-ops eval                # measure the enrichment backend on the golden set (include/golden)
     feedback-ops review list         # the human review queue (also: show, accept, correct, export-golden)
     feedback-ops review-web          # the review page on http://127.0.0.1:8765
+    feedback-ops alerts list         # alerts and their lifecycle (also: ack, resolve, serve-callbacks)
 """
 
 from __future__ import annotations
@@ -170,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     from feedback_ops.review.terminal import add_review_parsers
 
     add_review_parsers(commands)
+    from feedback_ops.alerts.terminal import add_alert_parsers
+
+    add_alert_parsers(commands)
     sample = commands.add_parser("build-sample-data", help="rebuild include/sample_data from ../shared/data")
     sample.add_argument("--shared-data", default="../shared/data")
     sample.add_argument("--out", default="include/sample_data")

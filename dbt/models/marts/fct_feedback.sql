@@ -139,6 +139,8 @@ joined as (
         current_enrichments.enrichment_version,
         current_enrichments.enriched_at,
         current_enrichments.enrichment_notes,
+        -- model cost of the current enrichment (0 for local models): gold.rpt_kpis_daily's cost per 1,000 items
+        current_enrichments.cost_usd,
         current_insights.feedback_id is not null as has_insight,
         current_insights.rich_reasons,
         current_insights.summary,

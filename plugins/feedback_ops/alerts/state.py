@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 INCIDENTS = "alerts.alert_incidents"
 DELIVERIES = "alerts.alert_deliveries"
+ALERTED_ITEMS = "alerts.alerted_items"
 RETRYABLE_STATUSES = ("pending", "failed")
 
 
@@ -58,7 +59,8 @@ class AlertStore:
         self, payload: dict[str, Any], destinations: list[tuple[str, str]], as_of: datetime
     ) -> None:
         """Store the message and a ``pending`` delivery per ``(name, type)`` destination, in one transaction;
-        older undelivered revisions of the same alert are superseded by it."""
+        older undelivered revisions of the same alert are superseded by it. The feedback items the message
+        names are recorded in ``alerts.alerted_items`` with the time of the first message naming them."""
         import pandas as pd
 
         opened_at = datetime.fromisoformat(payload["opened_at"])
@@ -89,6 +91,11 @@ class AlertStore:
             self.warehouse.upsert(INCIDENTS, pd.DataFrame([incident]), keys=["alert_id"])
             self.warehouse.upsert(
                 DELIVERIES, pd.DataFrame(pending), keys=["alert_id", "revision", "destination"]
+            )
+            self.warehouse.execute(
+                f"insert into {ALERTED_ITEMS} (alert_id, feedback_id, alerted_at) "
+                f"select ?, unnest(?::varchar[]), ? on conflict do nothing",
+                [payload["alert_id"], list(payload.get("feedback_ids") or []), as_of],
             )
 
     @staticmethod

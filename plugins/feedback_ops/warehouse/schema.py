@@ -197,4 +197,27 @@ DDL: tuple[str, ...] = (
         primary key (alert_id, revision, destination)
     )
     """,
+    # Alert lifecycle (feedback_ops.alerts.lifecycle): one row per acknowledgement or resolution, appended,
+    # never updated (the audit trail); an alert's state is its first event of each kind.
+    """
+    create table if not exists alerts.alert_events (
+        event_id varchar primary key,
+        alert_id varchar not null,
+        event varchar not null,
+        actor varchar not null,
+        note varchar,
+        occurred_at timestamp not null,
+        source varchar not null
+    )
+    """,
+    # The feedback items each alert told someone about, with the data time of the first message naming them
+    # (gold's rpt_kpis_daily: share of urgent items alerted within one hour).
+    """
+    create table if not exists alerts.alerted_items (
+        alert_id varchar not null,
+        feedback_id varchar not null,
+        alerted_at timestamp not null,
+        primary key (alert_id, feedback_id)
+    )
+    """,
 )
