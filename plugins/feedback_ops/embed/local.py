@@ -3,20 +3,27 @@
 The model is loaded once per process (module-level cache) on first use, never at import, and always on CPU
 with the Hugging Face hub switched off: nothing is downloaded.
 
-Made fast for small CPU machines, measured by ``bench/bench_enrich_local.py`` (numbers in its docstring):
+Made fast for small CPU machines, measured by ``bench/bench_enrich_local.py`` on the shipped sample mix
+(6,446 records; 2 cores; the whole enrichment cheap pass, quiet machine): 140 -> 426 records/s, long CFPB
+tickets 35 -> 160, short texts 264 -> 658; peak memory 1.98 -> 1.73 GB.
 
 - **128 tokens.** Input is truncated to the first ``MAX_TOKENS`` word pieces, the length all-MiniLM-L6-v2 was
-  fine-tuned at (sentence-transformers' default of 256 only makes long texts twice as slow).
+  fine-tuned at (sentence-transformers' default of 256 only makes long texts twice as slow). On 1,500 CFPB
+  narratives, nearest-neighbour precision@10 for the same product stays 0.89 (same issue: 0.25 -> 0.24).
 - **bfloat16 where the CPU computes it natively** (AMX or AVX512-BF16): the matrix products run under
-  ``torch.autocast`` in bfloat16 (layer norms and softmax stay in float32). Cosine with float32 vectors is
-  0.9999+; 2.2x faster. Elsewhere, float32.
-- **Length-sorted chunks on worker threads.** Texts are sorted by length (little padding) and cut into chunks
-  that ``workers`` threads embed concurrently, each with one intra-op thread. Threads that never wait for
-  each other keep both cores busy even when other processes compete for them; torch's own multi-threaded
-  kernels stall badly then (5x slower measured under load).
+  ``torch.autocast`` in bfloat16 (layer norms and softmax stay in float32); 2.2x faster, cosine with float32
+  vectors 0.99997 at worst on those 1,500 narratives, 99.3% of their top-10 neighbours the same. Elsewhere,
+  float32. (ONNX Runtime with dynamic int8 was slower and further off: cosine 0.968 at worst, 0.992 mean.)
+- **Length-sorted chunks of at most ``batch_tokens`` padded word pieces on worker threads.** Little padding;
+  short texts go in big batches (per-call overhead, which holds the interpreter lock, stays small) and long
+  ones in small batches (small peak memory). ``workers`` threads embed chunks concurrently, each with one
+  intra-op thread (``torch.set_num_threads(1)`` for the process): threads that never wait for each other keep
+  both cores busy and degrade gently when other processes compete for them, where torch's own multi-threaded
+  kernels slowed down 5x under load.
 
 The version stamped on vectors names the truncation and the precision (``...+t128-bf16``): vectors from
-another setting are re-embedded, never mixed in one index.
+another setting are re-embedded, never mixed in one index. Vectors depend on the batch only through rounding
+(cosine > 0.9999); the same input in the same batches gives the same vectors.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ DIMENSIONS = 384
 MAX_TOKENS = 128
 """Word pieces embedded per text; all-MiniLM-L6-v2 was fine-tuned on sequences of at most 128."""
 Precision = Literal["auto", "fp32", "bf16"]
+PAD_MULTIPLE = 16
 _TOKENIZER_LOCK = threading.Lock()
 
 
@@ -103,7 +111,7 @@ class LocalEmbedder:
         self,
         batch_size: int = 256,
         *,
-        batch_tokens: int = 4096,
+        batch_tokens: int = 1024,
         max_tokens: int = MAX_TOKENS,
         precision: Precision = "auto",
         workers: int | None = None,
@@ -163,11 +171,13 @@ class LocalEmbedder:
         import torch
 
         model = _load_model()
-        # The tokenizer is not thread-safe and the truncation length lives on the shared model: both under
-        # the lock. The forward pass, where the time goes, runs concurrently.
+        # Padded to a multiple of 16 word pieces: fewer distinct shapes for the kernels to specialize on
+        # (memory) and whole tiles for the matrix units. The tokenizer is not thread-safe: one at a time.
+        text_kwargs = {"max_length": self.max_tokens, "truncation": True}
+        if self.max_tokens % PAD_MULTIPLE == 0:
+            text_kwargs["pad_to_multiple_of"] = PAD_MULTIPLE
         with _TOKENIZER_LOCK:
-            model.max_seq_length = self.max_tokens
-            features = model.preprocess(texts)
+            features = model.preprocess(texts, processing_kwargs={"text": text_kwargs})
         with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=self.precision == "bf16"):
             pooled = model(features)["sentence_embedding"].float()
         vectors = pooled.numpy().astype(numpy.float32)

@@ -7,6 +7,18 @@ similarities (temperature ``TEMPERATURE``), i.e. it grows with the margin over t
 
 Nearest centroid beat nearest example (0.87 vs 0.67 accuracy, and 0.80 for their mix) on 1,500 Bitext support
 messages whose intents map onto billing / delivery / customer_service / account_access.
+
+On all 4,514 Bitext messages, every intent mapped to a taxonomy id as the golden set's guideline maps them
+(``bench/bench_enrich_local.py``, ``BITEXT_TO_TAXONOMY``): macro-F1 0.49 with taxonomy 1.0.0 as first
+written, 0.57 once descriptions and examples said where order and account administration, newsletters, fee
+questions and formal complaints belong (written for the project, no Bitext text; the same on both halves of a
+stratified split). What is left is beyond a zero-shot centroid: "edit my account" is nearer the account
+access centroid than the mixed bag of ``other``, and "what is the cancellation fee" nearer billing than
+pricing. Rejected: a logistic regression trained on half of Bitext scored 0.99 on the other half
+(near-duplicate phrasings) but moved product reviews and NPS comments into Bitext's support categories
+(reviews -> customer_service, NPS -> delivery): it learned Bitext, not the taxonomy; mixing the nearest
+example's similarity into the centroid's (weights 0.3-0.7) gained 0.03-0.06 on Bitext and lost 0.01-0.03
+on the golden set.
 """
 
 from __future__ import annotations
