@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from feedback_ops.config import CHANNELS
 from feedback_ops.ingest.sample_data import FILES, MissingSharedDataError, build_sample_data, main
 from feedback_ops.ingest.sample_text import TEST_CARD_NUMBERS, luhn_valid
 
@@ -25,17 +26,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = PROJECT_ROOT / "include" / "sample_data"
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
-CONTRACT_CHANNELS = {
-    "review",
-    "support_ticket",
-    "call_transcript",
-    "nps",
-    "chat",
-    "app_store",
-    "social",
-    "survey",
-    "other",
-}
+CONTRACT_CHANNELS = set(CHANNELS)
 PERMISSIVE_SOURCES = {"bitext-customer-support", "banking77", "uci-sentiment-labelled-sentences", "generated"}
 RELEASE_DAY, SPIKE_DAYS = "2026-11-18", ("2026-11-18", "2026-11-19")
 TAG = re.compile(r"</?[a-zA-Z][^<>]*>")

@@ -28,6 +28,21 @@ CHANNELS = (
 )
 """Channels accepted by the incoming-feedback contract (ARCHITECTURE.md)."""
 
+TAXONOMY_CATEGORIES = (
+    "bug",
+    "feature_request",
+    "billing",
+    "usability",
+    "delivery",
+    "account_access",
+    "performance",
+    "customer_service",
+    "pricing",
+    "praise",
+    "other",
+)
+"""The categories ARCHITECTURE.md requires of every taxonomy; the live list is ``include/taxonomy.yaml``."""
+
 
 def _env_path(name: str, default: Path) -> Path:
     value = os.environ.get(name)

@@ -15,25 +15,13 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from feedback_ops.config import TAXONOMY_CATEGORIES
+
 Urgency = Literal["low", "medium", "high", "critical"]
 URGENCY_LEVELS: tuple[Urgency, ...] = ("low", "medium", "high", "critical")
 """Urgency levels, lowest first (their order is used to take the maximum of several rules)."""
 
-REQUIRED_CATEGORIES = frozenset(
-    {
-        "bug",
-        "feature_request",
-        "billing",
-        "usability",
-        "delivery",
-        "account_access",
-        "performance",
-        "customer_service",
-        "pricing",
-        "praise",
-        "other",
-    }
-)
+REQUIRED_CATEGORIES = frozenset(TAXONOMY_CATEGORIES)
 """Categories the architecture contract requires; ``other`` is also the classifier's fallback."""
 
 

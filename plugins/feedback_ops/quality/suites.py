@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from feedback_ops.config import CHANNELS
+from feedback_ops.config import CHANNELS, TAXONOMY_CATEGORIES
 
 STAGES = ("bronze", "silver", "enrichment", "gold")
 """The gated stages, in pipeline order."""
@@ -28,19 +28,7 @@ STAGES = ("bronze", "silver", "enrichment", "gold")
 TAXONOMY_PARAMETER = "taxonomy"
 """Suite parameter holding the current taxonomy's category ids; ``run_gate(..., taxonomy=[...])`` sets it."""
 
-BASELINE_TAXONOMY = (
-    "bug",
-    "feature_request",
-    "billing",
-    "usability",
-    "delivery",
-    "account_access",
-    "performance",
-    "customer_service",
-    "pricing",
-    "praise",
-    "other",
-)
+BASELINE_TAXONOMY = TAXONOMY_CATEGORIES
 """The categories named in ARCHITECTURE.md. The live list is the versioned ``include/taxonomy.yaml``, which the
 caller passes to the gate; this constant is for tests and examples."""
 
