@@ -3,13 +3,15 @@
 
 Loads new export files from the landing area into **bronze**, builds **silver** with dbt, **enriches** every
 new record (PII redaction first, then language, sentiment, taxonomy category, urgency), **embeds and indexes**
-the redacted text, builds **gold** with dbt, raises **alerts** for spikes (log + routed Slack / Teams / webhooks),
+the redacted text (whole messages and their sentences / speaker turns), finds **emerging themes** the
+taxonomy misses, builds **gold** with dbt, raises **alerts** for spikes (log + routed Slack / Teams / webhooks),
 writes the **insights report** and daily / weekly summaries to `.local/reports/`, publishes **Data Docs**.
 A Great Expectations gate stands after every stage and fails the run on a contract breach, naming the
-expectation and sample rows.
+expectation and sample rows; a failed gate or task also raises an operators' pipeline-health alert.
 
 Tasks that write the warehouse share the one-slot `warehouse` pool (DuckDB has a single writer locally).
-Logic lives in `feedback_ops.pipeline`; this file only wires it.
+Logic lives in `feedback_ops.pipeline`; this file only wires it. On `FEEDBACK_OPS_RUNTIME=databricks`,
+`land` senses the ADLS Gen2 landing container and `load_bronze` runs `COPY INTO` on Databricks.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from airflow.sdk import chain, dag, task
 
 from feedback_ops import pipeline
+from feedback_ops.alerts.pipeline_health import on_task_failure
 
 WAREHOUSE_POOL = "warehouse"
 
@@ -27,6 +30,7 @@ default_args = {
     "retries": 1,
     "retry_delay": timedelta(seconds=30),
     "pool": WAREHOUSE_POOL,
+    "on_failure_callback": on_task_failure,
 }
 
 
@@ -64,6 +68,12 @@ def enrich():
 def embed_and_index():
     """Embed redacted units and sync the search index."""
     return pipeline.embed_and_index()
+
+
+@task
+def detect_emerging_themes():
+    """Cluster recent feedback the taxonomy covers badly; store the growing clusters."""
+    return pipeline.detect_emerging_themes()
 
 
 @task
@@ -110,14 +120,14 @@ def summarize():
 )
 def feedback_pipeline():
     chain(
-        land(),
-        load_bronze(),
+        *(pipeline.bronze_ingestion_tasks() or [land(), load_bronze()]),  # by runtime (see the docstring)
         gate.override(task_id="gate_bronze")("bronze"),
         build_silver(),
         gate.override(task_id="gate_silver")("silver"),
         enrich(),
         gate.override(task_id="gate_enrichment")("enrichment"),
         embed_and_index(),
+        detect_emerging_themes(),
         build_gold(),
         gate.override(task_id="gate_gold")("gold"),
         send_alerts(),

@@ -1,6 +1,7 @@
 """A small gold layer written directly (no dbt): enough of ``gold.fct_feedback``, ``rpt_theme_daily``,
-``rpt_theme_spikes``, ``rpt_pipeline_reconciliation`` and ``rpt_quarantine_reasons`` for the alerting and
-reporting code, with the columns and the spike rule of ``docs/data-model.md``.
+``rpt_theme_hourly``, ``rpt_theme_spikes``, ``rpt_kpis_leadership`` (before any alert),
+``rpt_pipeline_reconciliation`` and ``rpt_quarantine_reasons`` for the alerting and reporting code, with the
+columns and the spike rule of ``docs/data-model.md``.
 
 The end-to-end test runs the same code over the marts dbt builds, so a drift between this double and the real
 tables shows there.
@@ -120,7 +121,7 @@ def write_gold(warehouse: Any, items: list[dict[str, Any]], quarantined: int = 3
     """(Re)create the gold tables from feedback items."""
     fct = pd.DataFrame(items)
     daily = (
-        fct.groupby(["created_date", "category", "product_area", "channel"], dropna=False)
+        fct.groupby(["created_date", "category", "product_area", "channel", "locale"], dropna=False)
         .agg(
             feedback_count=("feedback_id", "size"),
             negative_count=("is_negative", "sum"),
@@ -129,6 +130,31 @@ def write_gold(warehouse: Any, items: list[dict[str, Any]], quarantined: int = 3
         .reset_index()
     )
     daily["negative_share"] = daily["negative_count"] / daily["feedback_count"]
+    fct["created_hour"] = pd.to_datetime(fct["created_at"]).dt.floor("h")
+    hourly = (
+        fct.groupby(["created_hour", "category", "product_area", "channel", "locale"], dropna=False)
+        .agg(
+            created_date=("created_date", "first"),
+            feedback_count=("feedback_id", "size"),
+            negative_count=("is_negative", "sum"),
+            mean_sentiment=("sentiment_score", "mean"),
+        )
+        .reset_index()
+    )
+    hourly["negative_share"] = hourly["negative_count"] / hourly["feedback_count"]
+    # leadership KPIs before any alert exists: urgent items, nothing acknowledged or opened yet
+    urgent = fct.assign(is_urgent=fct["urgency"].isin(["high", "critical"]))
+    leadership = urgent.groupby("created_date").agg(urgent_items=("is_urgent", "sum")).reset_index()
+    leadership = leadership.assign(
+        urgent_items_acknowledged_within_sla=0,
+        urgent_acknowledged_within_sla_share=leadership["urgent_items"].map(lambda n: 0.0 if n else None),
+        alerts_opened=0,
+        alerts_acknowledged=0,
+        alerts_resolved=0,
+        alerts_resolved_share=None,
+        median_minutes_signal_to_action=None,
+        p90_minutes_signal_to_action=None,
+    )
     spikes = pd.DataFrame(_spike_rows(fct))
     reconciliation = pd.DataFrame(
         [
@@ -151,6 +177,8 @@ def write_gold(warehouse: Any, items: list[dict[str, Any]], quarantined: int = 3
     for name, frame in {
         "fct_feedback": fct,
         "rpt_theme_daily": daily,
+        "rpt_theme_hourly": hourly,
+        "rpt_kpis_leadership": leadership,
         "rpt_theme_spikes": spikes,
         "rpt_pipeline_reconciliation": reconciliation,
         "rpt_quarantine_reasons": reasons,

@@ -201,7 +201,8 @@ def test_lifecycle_and_alerted_items_feed_the_daily_kpis(settings):
         created_at = urgent["created_at"].to_pydatetime()
         opened_at = created_at + timedelta(minutes=30)
         warehouse.execute(
-            "insert into alerts.alert_incidents values "
+            "insert into alerts.alert_incidents (alert_id, category, product_area, first_day, last_day, volume, "
+            "revision, last_event, update_count, opened_at, sent_at, payload) values "
             "('alert_k', 'bug', null, ?, ?, 1, 'r1', 'opened', 0, ?, ?, '{}')",
             [created_at.date(), created_at.date(), opened_at, opened_at],
         )

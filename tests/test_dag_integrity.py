@@ -36,6 +36,7 @@ EXPECTED_STAGES = [
     "enrich",
     "gate_enrichment",
     "embed_and_index",
+    "detect_emerging_themes",
     "build_gold",
     "gate_gold",
     "send_alerts",
@@ -53,12 +54,26 @@ def dagbag():
 
 
 def test_dag_files_exist():
-    assert [p.name for p in DAG_FILES] == ["feedback_pipeline.py", "prompt_evaluation.py"]
+    assert [p.name for p in DAG_FILES] == [
+        "batch_lane.py",
+        "feedback_pipeline.py",
+        "prompt_evaluation.py",
+        "reindex.py",
+        "retention.py",
+        "urgent_lane.py",
+    ]
 
 
 def test_every_dag_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert {"feedback_pipeline", "prompt_evaluation"} <= set(dagbag.dag_ids)
+    assert {
+        "feedback_pipeline",
+        "prompt_evaluation",
+        "reindex",
+        "retention",
+        "urgent_lane",
+        "batch_lane",
+    } <= set(dagbag.dag_ids)
 
 
 def test_dags_carry_owner_tags_retries_and_docs(dagbag):
@@ -125,7 +140,8 @@ def test_dag_file_parses_fast_in_a_fresh_interpreter(dag_file: Path):
 def test_dag_files_are_thin(dag_file: Path):
     tree = ast.parse(dag_file.read_text())
     assert ast.get_docstring(tree), f"{dag_file.name} has no module docstring"
-    assert len(dag_file.read_text().splitlines()) <= 130
+    # One short wrapper per stage (15) plus the DAG docs: more than that means logic crept into the DAG file.
+    assert len(dag_file.read_text().splitlines()) <= 150
 
 
 def test_airflow_plugin_loader_skips_the_package():
@@ -139,3 +155,19 @@ def test_airflow_plugin_loader_skips_the_package():
         if p.endswith(".py")
     ]
     assert loaded == []
+
+
+def test_retention_runs_daily_in_the_warehouse_pool(dagbag):
+    """Raw-text retention (include/retention.yaml) is one daily task writing through the one-writer pool."""
+    dag = dagbag.dags["retention"]
+    assert [t.task_id for t in dag.tasks] == ["apply_retention"]
+    assert dag.get_task("apply_retention").pool == "warehouse"
+    assert dag.get_task("apply_retention").retries >= 1
+    assert "retention" in dag.tags and not dag.catchup
+
+
+def test_reindex_shares_the_warehouse_pool_and_runs_one_at_a_time(dagbag):
+    dag = dagbag.dags["reindex"]
+    assert [t.task_id for t in dag.tasks] == ["reindex_stale_partitions"]
+    assert dag.get_task("reindex_stale_partitions").pool == "warehouse"
+    assert dag.max_active_runs == 1

@@ -98,3 +98,164 @@ def test_index_survives_reopening(tmp_path):
     assert again.count() == 1
     assert again.query("checkout", None)[0].unit_id == "a:0"
     again.close()
+
+
+# -- at scale: bulk writes, BM25 postings, the IVF sidecar ---------------------------------------------------
+
+WORDS = (
+    "card payment refund delivery late app crash login password account fee charge order chat agent slow "
+    "screen update transfer balance statement dispute fraud branch loan interest mortgage"
+).split()
+
+
+def clustered_documents(count: int, seed: int = 3) -> tuple[list[IndexDocument], np.ndarray]:
+    """``count`` documents with vectors around 40 topics (as real embeddings cluster), texts and channels."""
+    rng = np.random.default_rng(seed)
+    topics = rng.standard_normal((40, DIMENSIONS)).astype(np.float32)
+    topic = rng.integers(0, 40, count)
+    vectors = topics[topic] + 0.8 * rng.standard_normal((count, DIMENSIONS)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    documents = [
+        doc(
+            f"f{i}:0",
+            " ".join(rng.choice(WORDS, size=int(rng.integers(3, 12)))),
+            vectors[i].tolist(),
+            channel=("chat", "review", "support_ticket")[i % 3],
+            category=f"topic-{topic[i] % 7}",
+            created_at=f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T10:00:00",
+        )
+        for i in range(count)
+    ]
+    return documents, vectors
+
+
+def exact_top(vectors: np.ndarray, query: np.ndarray, keep: np.ndarray, k: int = 10) -> list[str]:
+    rows = np.flatnonzero(keep)
+    order = rows[np.argsort(-(vectors[rows] @ query), kind="stable")[:k]]
+    return [f"f{i}:0" for i in order]
+
+
+def vector_top(index: EmbeddedIndex, query: np.ndarray, filters=None) -> list[str]:
+    return [h.unit_id for h in index.query("", query.tolist(), top=10, filters=filters)]
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return clustered_documents(3000)
+
+
+@pytest.fixture
+def ivf_index(tmp_path, corpus):
+    """The clustered corpus in an index searching vectors through the IVF sidecar, probing only some lists."""
+    idx = EmbeddedIndex(tmp_path / "ivf.duckdb", dimensions=DIMENSIONS, small_index_rows=0, exact_scan_rows=0)
+    documents, _ = corpus
+    for start in range(0, len(documents), 1000):
+        idx.upsert(documents[start : start + 1000])
+    idx.refresh()
+    yield idx
+    idx.close()
+
+
+def test_ivf_ranking_equals_exact_search_when_every_list_is_probed(tmp_path):
+    documents, vectors = clustered_documents(300)
+    index = EmbeddedIndex(tmp_path / "small.duckdb", dimensions=DIMENSIONS, small_index_rows=0)
+    index.upsert(documents)
+    everything = np.ones(len(documents), dtype=bool)
+    for row in (0, 17, 123, 299):
+        # 300 units make 7 lists, all probed: the IVF's ranking is the exact one.
+        assert vector_top(index, vectors[row]) == exact_top(vectors, vectors[row], everything)
+    assert index.sidecar_path.exists()
+    index.close()
+
+
+def test_ivf_recall_and_filters_on_a_larger_set(ivf_index, corpus):
+    documents, vectors = corpus
+    channels = np.array([d.metadata["channel"] for d in documents])
+    categories = np.array([d.metadata["category"] for d in documents])
+    recalls = []
+    rng = np.random.default_rng(11)
+    for row in rng.integers(0, len(documents), 20):
+        query = vectors[row] + 0.3 * rng.standard_normal(DIMENSIONS).astype(np.float32)
+        query /= np.linalg.norm(query)
+        cases = [
+            (None, np.ones(len(documents), dtype=bool)),
+            ({"channel": "review"}, channels == "review"),
+            (
+                {"channel": "chat", "category": ["topic-1", "topic-2"]},
+                (channels == "chat") & np.isin(categories, ["topic-1", "topic-2"]),
+            ),
+        ]
+        for filters, keep in cases:
+            found = vector_top(ivf_index, query, filters)
+            expected = exact_top(vectors, query, keep)
+            assert all(keep[int(uid[1:].split(":")[0])] for uid in found), f"filter {filters} not honoured"
+            assert len(found) == len(expected)
+            recalls.append(len(set(found) & set(expected)) / len(expected))
+    assert np.mean(recalls) >= 0.95
+
+
+def test_bm25_postings_score_exactly_like_the_fts_macro(ivf_index):
+    text = "refund for a late delivery, the card payment failed"
+    macro = dict(
+        ivf_index.connection.execute(
+            "select vector_key, fts_main_documents.match_bm25(unit_id, ?) as score from documents "
+            "where score is not null",
+            [text],
+        ).fetchall()
+    )
+    keys, scores = ivf_index._bm25_scores(text, None)
+    assert len(macro) > 100 and set(keys.tolist()) == set(macro)
+    assert np.allclose(scores, [macro[k] for k in keys.tolist()], rtol=1e-5)
+    hits = ivf_index.query(text, None, top=5, filters={"channel": "chat"})
+    assert len(hits) == 5 and all(h.metadata["channel"] == "chat" and h.bm25_rank for h in hits)
+
+
+def test_sidecar_is_rebuilt_when_deleted_corrupted_or_stale(tmp_path, corpus):
+    documents, vectors = corpus
+    path = tmp_path / "index.duckdb"
+    first = EmbeddedIndex(path, dimensions=DIMENSIONS, small_index_rows=0)
+    first.upsert(documents[:1000])
+    expected = vector_top(first, vectors[5])
+    first.close()
+    sidecar = first.sidecar_path
+
+    sidecar.unlink()
+    again = EmbeddedIndex(path, dimensions=DIMENSIONS, small_index_rows=0)
+    assert vector_top(again, vectors[5]) == expected and sidecar.exists()
+    again.close()
+
+    sidecar.write_bytes(b"not an index" * 100)
+    again = EmbeddedIndex(path, dimensions=DIMENSIONS, small_index_rows=0)
+    assert vector_top(again, vectors[5]) == expected
+    again.close()
+
+    # A crash after a committed write, before the sidecar was saved: the sidecar is older than the table.
+    crashed = EmbeddedIndex(path, dimensions=DIMENSIONS, small_index_rows=0)
+    crashed.upsert([doc("new:0", "a brand new unit", vectors[5].tolist())])
+    crashed.connection.close()
+    again = EmbeddedIndex(path, dimensions=DIMENSIONS, small_index_rows=0)
+    assert vector_top(again, vectors[5])[0] in {"new:0", "f5:0"}
+    assert "new:0" in vector_top(again, vectors[5])[:2]
+    assert again.query("brand", None)[0].unit_id == "new:0"
+    again.close()
+
+
+def test_writes_keep_the_loaded_ivf_in_step(ivf_index, corpus):
+    documents, vectors = corpus
+    assert vector_top(ivf_index, vectors[42])[0] == "f42:0"
+    moved = IndexDocument("f42:0", "f42", "moved", vectors[7].tolist(), "h-moved", {"channel": "chat"})
+    ivf_index.upsert([moved])
+    assert ivf_index.count() == len(documents)
+    assert vector_top(ivf_index, vectors[42])[0] != "f42:0"
+    assert "f42:0" in vector_top(ivf_index, vectors[7])[:2]
+    ivf_index.delete(["f7:0", "f42:0"])
+    assert not {"f7:0", "f42:0"} & set(vector_top(ivf_index, vectors[7]))
+
+
+def test_bulk_upsert_keeps_the_last_of_a_repeated_id_and_rejects_bad_vectors(index):
+    index.upsert([doc("e:0", "walrus", unit_vector(5)), doc("e:0", "zebra", unit_vector(6))])
+    assert index.query("zebra", None)[0].unit_id == "e:0" and not index.query("walrus", None)
+    assert index.count() == 5
+    with pytest.raises(ValueError, match="384 dimensions"):
+        index.upsert([doc("f:0", "short vector", [1.0, 0.0])])
+    assert index.count() == 5 and "f:0" not in index.content_hashes()

@@ -17,9 +17,11 @@ from pathlib import Path
 import pytest
 
 from feedback_ops.alerts.dispatch import raise_spike_alerts
+from feedback_ops.alerts.pipeline_health import HealthSignal, raise_health_signals
 from feedback_ops.alerts.routing import parse_alert_routing
 from feedback_ops.report.insights import write_insights_report
 from feedback_ops.report.people import write_people_summaries
+from feedback_ops.search.emerging import EmergingTheme, EmergingThemes, store_emerging_themes
 from feedback_ops.warehouse import open_warehouse
 from gold_fixture import burst, steady, write_gold
 
@@ -59,6 +61,27 @@ def reports(settings) -> dict[str, Path]:
             as_of=datetime(2026, 11, 21, 12),
             routing=parse_alert_routing(b"default: []"),
         )
+        # an operators' alert is open too: shown under data quality, never counted as a customer alert
+        drift = HealthSignal("label_drift", "e1", "run-9", "Label drift: categories moved 40%", "moved")
+        raise_health_signals(
+            warehouse, settings, [drift], datetime(2026, 11, 21, 12), parse_alert_routing(b"default: []")
+        )
+        # a growing theme the taxonomy misses, one of its quotes carrying the script too
+        theme = EmergingTheme(
+            "t1",
+            "loyalty points / balance",
+            ["loyalty points", "balance"],
+            9,
+            8,
+            7,
+            1,
+            4.0,
+            {"other": 6, "billing": 2},
+            [{"feedback_id": "fb-801", "unit_id": "fb-801:0", "text": f"points {PAYLOAD}"}],
+            ["fb-801"],
+        )
+        found = EmergingThemes(datetime(2026, 11, 21, 23), 7, 40, 12, [theme])
+        store_emerging_themes(warehouse, found, "e1", "m1")
         report = write_insights_report(warehouse, settings)
         daily, weekly = write_people_summaries(warehouse, settings)
     return {"report": report, "daily": daily, "weekly": weekly}
@@ -92,16 +115,30 @@ def test_report_is_self_contained_and_escapes_customer_text(reports):
     assert "script-src" not in html and "default-src 'none'" in html, "a CSP that allows no script"
     for heading in (
         "Key figures",
+        "Leadership KPIs, last 7 days",
         "Theme trends",
         "Spikes and their evidence",
         "Top negative themes by product area",
+        "Emerging themes the taxonomy misses",
         "Data quality",
     ):
         assert f">{heading}</h2>" in html
-    assert html.count("<svg") >= 2, "the trend chart and a chart per spike"
+    assert html.count("<svg") >= 3, "the daily and the hourly trend chart and a chart per spike"
+    assert "Hour by hour, the last 48 hours (UTC)" in html
+    assert "Hourly feedback volume of the top 3 themes, the last 48 hours through 2026-11-21" in html
+    # 52 urgent items in the last 7 days of data, none acknowledged (no one acknowledged the alert)
+    assert "Urgent items acknowledged within SLA" in html and "of 52 urgent items" in html
+    assert "Customer signal to action" in html and "Alerts resolved" in html
+    assert "Open pipeline-health alerts (operators)" in html and "Label drift: categories moved 40%" in html
+    assert '<div class="label">Alerts raised</div><div class="value">1</div>' in html, "customer alerts only"
     assert "Spike in bug / checkout" in html and "Root cause:</b> timeout in a downstream service" in html
     assert '<a href="../data_docs/index.html">' in html, "Data Docs linked relatively"
     assert "payments" in html and "shipping" in html
+    assert (
+        "<h3>loyalty points / balance</h3>" in html
+        and "7 items in the last 7 days vs 1 the week before (x4)" in html
+    )
+    assert "points &lt;script&gt;" in html
 
 
 def test_report_renders_in_headless_chromium_and_the_script_does_not_run(reports, tmp_path):
@@ -138,6 +175,7 @@ def test_daily_summary_for_product(reports):
     assert "## Spikes (since 2026-11-19)" in text and "### Spike in bug / checkout" in text
     assert "alert opened" in text and "*Root cause:* timeout in a downstream service" in text
     assert "Rising: bug / checkout" in text
+    assert "## Busiest hours (UTC)" in text and "- 09:00–09:59: 23 items, 87% negative" in text
     assert "<script>" not in text and "&lt;script&gt;" in text, "customer text is inert in Markdown"
 
 
@@ -154,8 +192,14 @@ def test_weekly_summary_for_leadership(reports):
         "## Emerging themes",
         "## Most negative product areas",
         "## Incidents",
+        "## Leadership KPIs",
     ):
         assert heading in text
+    assert "**Urgent items acknowledged within SLA:** 0% of 49 urgent items." in text
+    assert "**Alerts resolved:** – of 0 alerts opened." in text
+    assert "1 operators' pipeline-health alert(s) open" in text
+    assert "- loyalty points / balance: 7 items in 7 days vs 1 before" in text
+    assert "<script>" not in text
     # billing: 3 a day in both weeks; bug: 2 a day (12) + 14 on the 20th + 17 on the 21st = 43, vs 12
     assert "| billing | 18 | +0% | 0% | +0.0 pts |" in text
     assert "| bug | 43 | +258% | 100% | +0.0 pts |" in text

@@ -163,7 +163,10 @@ def test_version_changes_when_the_taxonomy_changes(
     other = LocalEnricher(dataclasses.replace(enricher_settings, taxonomy_path=edited))
     assert other.taxonomy_version != enricher.taxonomy_version
     assert other.enrichment_version != enricher.enrichment_version
-    assert other.model_version == enricher.model_version
+    # The taxonomy is training data of the category model (not of the sentiment model).
+    assert other.category_fingerprint != enricher.category_fingerprint
+    assert other.sentiment_fingerprint == enricher.sentiment_fingerprint
+    assert other.model_version != enricher.model_version
 
 
 def test_version_changes_when_a_prompt_changes(
@@ -221,3 +224,117 @@ def test_lexicon_features_are_vader_scores_of_the_text_head() -> None:
     assert features.shape == (3, 4)
     assert features[0, 3] > 0.5 > -0.5 > features[1, 3]
     assert features[2, 3] == 0.0
+
+
+def test_category_artifact_is_written_and_stamped_in_the_model_version(
+    enricher_settings: Settings,
+    enricher: LocalEnricher,
+    enriched: tuple[dict[str, EnrichmentResult], np.ndarray],
+) -> None:
+    from feedback_ops.enrich.category import CategoryModel
+
+    artifacts = list(enricher_settings.models_dir.glob("category-logreg-gated-*.npz"))
+    assert len(artifacts) == 1
+    fingerprint = artifacts[0].stem.removeprefix("category-logreg-gated-")
+    assert f"+cat-logreg-{fingerprint}+" in enriched[0]["praise"].model_version
+    loaded = CategoryModel.load(artifacts[0])
+    trained = enricher.load()[1].model
+    assert trained is not None and loaded.classes == trained.classes
+    vectors = enriched[1]
+    assert np.allclose(loaded.probabilities(vectors), trained.probabilities(vectors))
+    # Neighbours are stored as float16: the gate's similarities move by rounding only.
+    assert np.allclose(loaded.nearest_similarity(vectors), trained.nearest_similarity(vectors), atol=2e-3)
+
+
+GATE_TEXTS = {
+    # A BANKING77-style query: training texts are near, the trained model decides.
+    "card": ("My new card still hasn't arrived after two weeks, where is it?", "delivery"),
+    "cancel": ("i want help to cancel purchase 113542617735902", "other"),
+    # Product reviews: nothing like them in BANKING77 or Bitext, the taxonomy centroids decide.
+    "battery": ("The battery on this phone barely lasts an hour, it drains constantly.", "performance"),
+    "idea": ("It would be nice if the app let me sort my reports by date.", "feature_request"),
+}
+
+
+def test_trained_model_decides_near_its_data_and_centroids_elsewhere(enricher: LocalEnricher) -> None:
+    from feedback_ops.enrich.category import CategoryClassifier, predict_all
+
+    _, categories = enricher.load()
+    texts = [text for text, _ in GATE_TEXTS.values()]
+    vectors = enricher.embedder.embed([enricher.redactor.redact(text).text for text in texts])
+    scores = categories.scores(vectors)
+    assert scores.trained.tolist() == [True, True, False, False]
+    predicted = [p.category for p in predict_all(categories, vectors, [False] * len(texts))]
+    assert predicted == [expected for _, expected in GATE_TEXTS.values()]
+    centroids_only = CategoryClassifier(enricher.taxonomy, enricher.embedder)
+    alone = predict_all(centroids_only, vectors, [False] * len(texts))
+    # Where the gate is closed the answer and confidence are exactly the centroids'.
+    assert [p.category for p in alone[2:]] == predicted[2:]
+    assert np.allclose(scores.probabilities[2:], centroids_only.scores(vectors).probabilities[2:])
+    assert np.allclose(scores.probabilities.sum(axis=1), 1.0)
+
+
+def test_category_training_data_rejects_unknown_intents_and_missing_files(
+    enricher_settings: Settings, tmp_path: Path
+) -> None:
+    from feedback_ops.enrich.category import (
+        BANKING77_TRAINING,
+        BITEXT_TRAINING,
+        load_training_data,
+        training_fingerprint,
+    )
+    from feedback_ops.enrich.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy(enricher_settings.taxonomy_path)
+    training = tmp_path / "training"
+    for relative in (BANKING77_TRAINING, BITEXT_TRAINING):
+        (training / relative).parent.mkdir(parents=True)
+        shutil.copy(enricher_settings.training_dir / relative, training / relative)
+    data = load_training_data(training, taxonomy)
+    assert len(data.texts) == len(data.labels) == len(data.weights) > 12_000
+    assert set(data.labels) == set(taxonomy.category_ids)
+    before = training_fingerprint(training, taxonomy, "embedder-1", "prep-1")
+    assert training_fingerprint(training, taxonomy, "embedder-2", "prep-1") != before
+
+    bitext = training / BITEXT_TRAINING
+    with bitext.open("a", encoding="utf-8") as handle:
+        handle.write("what will the weather be tomorrow,weather_report,WEATHER,BL\n")
+    assert training_fingerprint(training, taxonomy, "embedder-1", "prep-1") != before
+    with pytest.raises(ValueError, match=r"intents without a taxonomy mapping: \['weather_report'\]"):
+        load_training_data(training, taxonomy)
+    bitext.unlink()
+    with pytest.raises(FileNotFoundError, match="bitext_train.csv"):
+        load_training_data(training, taxonomy)
+
+
+def test_bitext_split_is_seeded_stratified_and_leaves_out_excluded_texts(
+    enricher_settings: Settings, tmp_path: Path
+) -> None:
+    import csv
+    from collections import Counter
+
+    from feedback_ops.enrich.category import BITEXT_TRAINING
+    from feedback_ops.enrich.train import write_bitext_split
+
+    with (enricher_settings.training_dir / BITEXT_TRAINING).open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    source = tmp_path / "bitext.csv"
+    with source.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=[*rows[0], "response"])
+        writer.writeheader()
+        writer.writerows({**row, "response": "An agent's long answer."} for row in rows)
+    excluded = {rows[0]["instruction"], rows[500]["instruction"]}
+    first, second = tmp_path / "a" / "split.csv", tmp_path / "b" / "split.csv"
+    assert write_bitext_split(source, first, excluded) == ((len(rows) - 2) // 2, len(rows))
+    write_bitext_split(source, second, excluded)
+    assert first.read_bytes() == second.read_bytes()
+    with first.open(encoding="utf-8", newline="") as handle:
+        chosen = list(csv.DictReader(handle))
+    assert list(chosen[0]) == ["instruction", "intent", "category", "tags"]
+    assert not excluded & {row["instruction"] for row in chosen}
+    per_intent, total = Counter(row["intent"] for row in chosen), Counter(row["intent"] for row in rows)
+    assert all(abs(per_intent[intent] - total[intent] / 2) <= 1.5 for intent in total)
+
+    source.write_text("instruction,intent,category,tags\nhello,say_hello,GREETING,B\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="say_hello"):
+        write_bitext_split(source, tmp_path / "c.csv", set())

@@ -81,7 +81,7 @@ def query(warehouse: Path, sql: str) -> list[tuple]:
 def test_every_stage_succeeded(two_runs):
     for states in two_runs["states"]:
         assert set(states.values()) == {"success"}, states
-        assert len(states) == 14
+        assert len(states) == 15
 
 
 def test_counts_reconcile_from_bronze_to_the_index(two_runs):
@@ -95,9 +95,18 @@ def test_counts_reconcile_from_bronze_to_the_index(two_runs):
     assert bronze == silver + quarantined + duplicates
     (enriched,) = query(wh, "select count(*) from gold.fct_feedback where is_enriched")[0]
     assert enriched == silver
-    index = two_runs["root"] / ".local" / "index" / "feedback_index.duckdb"
+    # every message and each of its claims (sentences, speaker turns) is one document of the active index
+    index_dir = two_runs["root"] / ".local" / "index"
+    index = index_dir / json.loads((index_dir / "ACTIVE.json").read_text())["file"]
     (indexed,) = query(index, "select count(*) from documents")[0]
-    assert indexed == silver
+    messages, units = query(
+        wh, "select count(distinct feedback_id), count(*) from enrichment.feedback_units"
+    )[0]
+    assert messages == silver and indexed == units > silver
+    (parents,) = query(
+        index, "select count(distinct feedback_id) from documents where unit_kind = 'message'"
+    )[0]
+    assert parents == silver
     assert query(wh, "select is_balanced from gold.rpt_pipeline_reconciliation") == [(True,)]
 
 

@@ -135,6 +135,7 @@ def theme_daily() -> pd.DataFrame:
             "category": ["bug", "billing"],
             "product_area": ["checkout", "unspecified"],
             "channel": ["review", "chat"],
+            "locale": ["en-US", "de-DE"],
             "feedback_count": [3, 1],
             "negative_count": [2, 0],
             "negative_share": [2 / 3, 0.0],
@@ -289,7 +290,7 @@ def test_gold_gate_fails_shares_out_of_range_and_unbalanced_counts(gx: Settings)
         "rpt_pipeline_reconciliation": pipeline_reconciliation(balanced=False),
     }
     message = gate_failure("gold", frames, gx)
-    assert "channel='chat' -> negative_share=1.5" in message
+    assert "channel='chat', locale='de-DE' -> negative_share=1.5" in message, message
     assert "category='bug'" in message and "feedback_count=0" in message
     assert "suite 'gold.rpt_pipeline_reconciliation'" in message
     assert "silver_rows=14" in message and "is_balanced=False" in message

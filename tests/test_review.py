@@ -26,8 +26,18 @@ CHROMIUM = Path("/usr/bin/chromium")
 DELIVERY_TEXT = "My delivery is three days late and nobody answers"
 
 
+FOREIGN_RECORDS = (
+    '{"source_record_id": "R-DE", "channel": "chat", "created_at": "2026-11-18T09:00:00Z", "locale": "de-DE", '
+    '"text": "Die Lieferung ist seit einer Woche überfällig und niemand antwortet auf meine E-Mails."}\n'
+    '{"source_record_id": "R-ES", "channel": "review", "created_at": "2026-11-18T09:30:00Z", "locale": "es-ES", '
+    '"text": "La aplicación se cierra cada vez que intento pagar con mi tarjeta."}\n'
+)
+"""Records the English local models do not handle: always sent to review, whatever the models' confidence."""
+
+
 def build_through_gold(settings) -> None:
-    """Fixture landing -> bronze -> silver -> enrichment (cheap + rich) -> gold."""
+    """Fixture landing (plus two non-English records) -> bronze -> silver -> enrichment -> gold."""
+    (settings.landing_dir / "foreign_chats.jsonl").write_text(FOREIGN_RECORDS, encoding="utf-8")
     with open_warehouse(settings) as warehouse:
         load_landing_to_bronze(warehouse, settings)
     run_dbt("build", settings, select="tag:silver")
@@ -91,7 +101,7 @@ def test_queue_decisions_override_in_gold_and_agreement(gold):
     with open_warehouse(gold) as warehouse:
         queue = list_queue(warehouse, limit=100)
         fct = warehouse.query_df("select * from gold.fct_feedback where is_enriched")
-    assert queue, "the fixture has low-confidence items: the queue must not be empty"
+    assert queue, "the fixture has items the models do not handle: the queue must not be empty"
     assert {q["review_reason"] for q in queue} <= {"needs_review", "low_confidence", "sampled"}
     flagged = fct[(fct["needs_review"]) | (fct["confidence"] < 0.5)]
     assert set(flagged["feedback_id"]) <= {q["feedback_id"] for q in queue}

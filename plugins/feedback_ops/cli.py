@@ -12,6 +12,8 @@ can be run and debugged from a terminal::
     feedback-ops review list         # the human review queue (also: show, accept, correct, export-golden)
     feedback-ops review-web          # the review page on http://127.0.0.1:8765
     feedback-ops alerts list         # alerts and their lifecycle (also: ack, resolve, serve-callbacks)
+    feedback-ops grants              # Unity Catalog grants / column masks of the raw vs redacted boundary
+    feedback-ops retention           # purge raw text past retention (include/retention.yaml)
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ STAGES: dict[str, Callable[[], Any]] = {
     "enrich": pipeline.enrich,
     "gate_enrichment": lambda: pipeline.check_gate("enrichment"),
     "embed_and_index": pipeline.embed_and_index,
+    "detect_emerging_themes": pipeline.detect_emerging_themes,
     "build_gold": pipeline.build_gold,
     "gate_gold": lambda: pipeline.check_gate("gold"),
     "send_alerts": pipeline.send_alerts,
@@ -58,12 +61,12 @@ def _summary(_: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from feedback_ops.embed.local import LocalEmbedder
-    from feedback_ops.search.embedded import EmbeddedIndex
+    from feedback_ops.embed.factory import make_embedder
+    from feedback_ops.search.factory import make_search_index
 
     settings = get_settings()
-    embedder = LocalEmbedder()
-    index = EmbeddedIndex(settings.index_dir / "feedback_index.duckdb", dimensions=embedder.dimensions)
+    embedder = make_embedder(settings)
+    index = make_search_index(settings, embedder.dimensions)
     filters = {k: v for k, v in {"category": args.category, "channel": args.channel}.items() if v}
     try:
         hits = index.query(args.query, embedder.embed([args.query])[0], top=args.top, filters=filters)
@@ -144,6 +147,22 @@ def _build_sample_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _generate(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from feedback_ops.ingest.generator import LoadGenerator
+
+    start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
+    generator = LoadGenerator(
+        args.records, days=args.days, start=start, seed=args.seed, incidents=args.incidents
+    )
+    manifest = generator.generate(Path(args.out))
+    print(json.dumps(manifest.__dict__, indent=2))
+    print(f"wrote {manifest.files} files to {args.out}; load them with FEEDBACK_OPS_LANDING_DIR={args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``feedback-ops`` command."""
     parser = argparse.ArgumentParser(prog="feedback-ops", description=__doc__.split("\n\n")[0])
@@ -174,6 +193,24 @@ def build_parser() -> argparse.ArgumentParser:
     from feedback_ops.alerts.terminal import add_alert_parsers
 
     add_alert_parsers(commands)
+    from feedback_ops.ops.terminal import add_ops_parsers
+
+    add_ops_parsers(commands)
+    from feedback_ops.search.terminal import add_search_parsers
+
+    add_search_parsers(commands)
+    generate = commands.add_parser(
+        "generate", help="write realistic multi-channel feedback exports at any volume (the load generator)"
+    )
+    generate.add_argument(
+        "--records", type=int, required=True, help="records to generate (before duplicates)"
+    )
+    generate.add_argument("--days", type=int, default=28, help="days of feedback, from --start (default 28)")
+    generate.add_argument("--start", default="2026-11-01", help="first day, YYYY-MM-DD (UTC)")
+    generate.add_argument("--seed", type=int, default=7)
+    generate.add_argument("--incidents", type=int, help="planted incidents (default: one per 10 days)")
+    generate.add_argument("--out", default=".local/landing_generated", help="folder to write the files into")
+    generate.set_defaults(handler=_generate)
     sample = commands.add_parser("build-sample-data", help="rebuild include/sample_data from ../shared/data")
     sample.add_argument("--shared-data", default="../shared/data")
     sample.add_argument("--out", default="include/sample_data")

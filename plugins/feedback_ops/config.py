@@ -109,8 +109,11 @@ class LanguageModelSettings:
         """Read ``AZURE_OPENAI_*`` and ``FEEDBACK_OPS_LLM_*`` variables (called by ``Settings.from_env``)."""
         defaults = cls()
         return cls(
-            endpoint=os.environ.get("AZURE_OPENAI_ENDPOINT") or None,
-            api_key=os.environ.get("AZURE_OPENAI_API_KEY") or os.environ.get("FEEDBACK_OPS_LLM_API_KEY"),
+            endpoint=os.environ.get("AZURE_OPENAI_ENDPOINT")
+            or connection_field("azure_openai_default", "host"),
+            api_key=os.environ.get("AZURE_OPENAI_API_KEY")
+            or os.environ.get("FEEDBACK_OPS_LLM_API_KEY")
+            or connection_field("azure_openai_default", "password"),
             api_version=os.environ.get("AZURE_OPENAI_API_VERSION") or defaults.api_version,
             deployment=os.environ.get("AZURE_OPENAI_DEPLOYMENT") or defaults.deployment,
             cheap_deployment=os.environ.get("AZURE_OPENAI_CHEAP_DEPLOYMENT") or defaults.cheap_deployment,
@@ -129,12 +132,316 @@ class LanguageModelSettings:
         )
 
 
+EMBEDDING_BACKENDS = ("local", "azure_openai", "openai_compatible")
+"""``local``: all-MiniLM-L6-v2 in process (default); ``azure_openai``: an Azure OpenAI embeddings deployment;
+``openai_compatible``: any endpoint speaking the OpenAI embeddings API (``FEEDBACK_OPS_LLM_BASE_URL``)."""
+
+SEARCH_BACKENDS = ("embedded", "azure_ai_search")
+"""``embedded``: the DuckDB index under ``.local/index/`` (default); ``azure_ai_search``: Azure AI Search."""
+
+
+def connection_field(conn_id: str, field_name: str) -> str | None:
+    """A field (``host``, ``login``, ``password``) of the Airflow connection ``conn_id`` when it is given in
+    the environment (``AIRFLOW_CONN_<CONN_ID>``, JSON or URI form, as in ``.env.example``), else None.
+
+    Lets the Azure OpenAI and Azure AI Search clients take their endpoint and key from the same Airflow
+    connections as everything else, without importing Airflow here; an explicit ``AZURE_*`` variable wins.
+    A connection kept in a secrets backend or the metadata database is not seen: set the variables instead.
+
+    Raises:
+        ValueError: the variable is set but is neither a JSON object nor a connection URI.
+    """
+    import json
+    from urllib.parse import unquote, urlsplit
+
+    name = f"AIRFLOW_CONN_{conn_id.upper()}"
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return None
+    if raw.startswith("{"):
+        try:
+            value = json.loads(raw).get(field_name)
+        except (json.JSONDecodeError, AttributeError) as error:
+            raise ValueError(f"{name} is not a JSON object: {error}") from error
+        return str(value) if value else None
+    parts = urlsplit(raw)
+    if not parts.scheme or not parts.hostname:
+        raise ValueError(
+            f"{name} is neither a JSON object nor a connection URI (scheme://login:password@host)"
+        )
+    fields = {
+        "host": f"https://{parts.hostname}" + (f":{parts.port}" if parts.port else ""),
+        "login": unquote(parts.username) if parts.username else None,
+        "password": unquote(parts.password) if parts.password else None,
+    }
+    return fields.get(field_name)
+
+
+def _env_optional_int(name: str) -> int | None:
+    value = os.environ.get(name)
+    return int(value) if value else None
+
+
+@dataclass(frozen=True)
+class EmbeddingSettings:
+    """The cloud embeddings backend (``embedding_backend`` ``azure_openai`` or ``openai_compatible``). The
+    endpoint, key, API version and base URL are the language model's (``Settings.llm``): one Azure OpenAI
+    resource usually serves both.
+
+    Attributes:
+        deployment: the embeddings deployment (``AZURE_OPENAI_EMBEDDING_DEPLOYMENT``); the model name for an
+            OpenAI-compatible endpoint.
+        model: the model behind the deployment (``FEEDBACK_OPS_EMBEDDING_MODEL``), stamped on every vector.
+        dimensions: vector length (``FEEDBACK_OPS_EMBEDDING_DIMENSIONS``); None: the model's native length.
+            Sent to the service (text-embedding-3 models shorten their vectors) when set.
+        batch_size: texts per request (the service accepts at most 2,048).
+        concurrency / requests_per_minute / tokens_per_minute: client-side limits (match the quota).
+        timeout_s: per-request timeout. max_attempts: calls per batch on 429, 5xx and timeouts.
+        backoff_base_s / backoff_max_s: exponential backoff with jitter between retries.
+    """
+
+    deployment: str = "text-embedding-3-small"
+    model: str = "text-embedding-3-small"
+    dimensions: int | None = None
+    batch_size: int = 256
+    concurrency: int = 4
+    requests_per_minute: int = 600
+    tokens_per_minute: int = 1_000_000
+    timeout_s: float = 30.0
+    max_attempts: int = 6
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 30.0
+
+    @classmethod
+    def from_env(cls) -> EmbeddingSettings:
+        """Read ``AZURE_OPENAI_EMBEDDING_DEPLOYMENT`` and ``FEEDBACK_OPS_EMBEDDING_*`` variables."""
+        defaults = cls()
+        deployment = os.environ.get("AZURE_OPENAI_EMBEDDING_DEPLOYMENT") or defaults.deployment
+        return cls(
+            deployment=deployment,
+            model=os.environ.get("FEEDBACK_OPS_EMBEDDING_MODEL") or deployment,
+            dimensions=_env_optional_int("FEEDBACK_OPS_EMBEDDING_DIMENSIONS"),
+            batch_size=_env_int("FEEDBACK_OPS_EMBEDDING_BATCH_SIZE", defaults.batch_size),
+            concurrency=_env_int("FEEDBACK_OPS_EMBEDDING_CONCURRENCY", defaults.concurrency),
+            requests_per_minute=_env_int("FEEDBACK_OPS_EMBEDDING_RPM", defaults.requests_per_minute),
+            tokens_per_minute=_env_int("FEEDBACK_OPS_EMBEDDING_TPM", defaults.tokens_per_minute),
+            timeout_s=_env_float("FEEDBACK_OPS_EMBEDDING_TIMEOUT_S", defaults.timeout_s),
+            max_attempts=_env_int("FEEDBACK_OPS_EMBEDDING_MAX_ATTEMPTS", defaults.max_attempts),
+        )
+
+
+@dataclass(frozen=True)
+class AzureSearchSettings:
+    """The Azure AI Search index (``search_backend`` ``azure_ai_search``). Unused by the embedded index.
+
+    Attributes:
+        endpoint / api_key / index_name: the service, an admin key, the index (``AZURE_SEARCH_ENDPOINT``,
+            ``AZURE_SEARCH_API_KEY``, ``AZURE_SEARCH_INDEX``).
+        api_version: the REST API version (``AZURE_SEARCH_API_VERSION``); None: the SDK's default.
+        upload_batch_size: documents per indexing request (the service takes at most 1,000 and 16 MB).
+        max_attempts: tries per HTTP request (429 / 5xx / timeouts, by the SDK's retry policy honouring
+            ``Retry-After``) and per failed document (by the adapter).
+        backoff_base_s / backoff_max_s: exponential backoff between those tries.
+        timeout_s: per-request timeout.
+        visibility_timeout_s: how long ``refresh`` waits for the last writes to become searchable.
+    """
+
+    endpoint: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    index_name: str = "feedback-units"
+    api_version: str | None = None
+    upload_batch_size: int = 200
+    max_attempts: int = 5
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 30.0
+    timeout_s: float = 30.0
+    visibility_timeout_s: float = 10.0
+
+    @classmethod
+    def from_env(cls) -> AzureSearchSettings:
+        """Read ``AZURE_SEARCH_*`` and ``FEEDBACK_OPS_SEARCH_*`` variables."""
+        defaults = cls()
+        return cls(
+            endpoint=os.environ.get("AZURE_SEARCH_ENDPOINT")
+            or connection_field("azure_ai_search_default", "host"),
+            api_key=os.environ.get("AZURE_SEARCH_API_KEY")
+            or connection_field("azure_ai_search_default", "password"),
+            index_name=os.environ.get("AZURE_SEARCH_INDEX") or defaults.index_name,
+            api_version=os.environ.get("AZURE_SEARCH_API_VERSION") or None,
+            upload_batch_size=_env_int("FEEDBACK_OPS_SEARCH_UPLOAD_BATCH_SIZE", defaults.upload_batch_size),
+            max_attempts=_env_int("FEEDBACK_OPS_SEARCH_MAX_ATTEMPTS", defaults.max_attempts),
+            timeout_s=_env_float("FEEDBACK_OPS_SEARCH_TIMEOUT_S", defaults.timeout_s),
+        )
+
+
+LANES = ("urgent", "micro_batch", "batch")
+"""The three lanes records are enriched in (ARCHITECTURE.md, Lanes): ``urgent`` (event-driven, minutes),
+``micro_batch`` (the main DAG, hourly) and ``batch`` (daily: reconciliation, backfill, the provider's batch API)."""
+
+URGENT_TRIGGERS = ("landing_dir", "service_bus")
+"""What starts the urgent lane: ``landing_dir`` (local: a trigger polling the landing folder) or
+``service_bus`` (cloud: a message on an Azure Service Bus queue, through the microsoft-azure provider)."""
+
+
+@dataclass(frozen=True)
+class LaneSettings:
+    """Cost controls of one lane: what it may spend per run, how many records per batch, how often it runs.
+
+    Attributes:
+        name: the lane (LANES).
+        budget_usd: the most one run of the lane may spend on model calls (replaces ``llm.run_budget_usd``).
+        batch_size: records per enrichment batch (and per claim: a killed lane holds at most one batch).
+        cadence: the DAG's schedule (a cron preset); ``event`` for the event-driven urgent lane.
+        strong_tier_only: never degrade to the cheap deployment (the urgent lane pays for the strong tier).
+    """
+
+    name: str
+    budget_usd: float
+    batch_size: int
+    cadence: str
+    strong_tier_only: bool = False
+
+    @classmethod
+    def from_env(cls, name: str, default: LaneSettings) -> LaneSettings:
+        """Read ``FEEDBACK_OPS_LANE_<NAME>_BUDGET_USD`` / ``_BATCH_SIZE`` / ``_CADENCE``."""
+        prefix = f"FEEDBACK_OPS_LANE_{name.upper()}_"
+        return cls(
+            name=name,
+            budget_usd=_env_float(prefix + "BUDGET_USD", default.budget_usd),
+            batch_size=_env_int(prefix + "BATCH_SIZE", default.batch_size),
+            cadence=os.environ.get(prefix + "CADENCE") or default.cadence,
+            strong_tier_only=default.strong_tier_only,
+        )
+
+
+DEFAULT_LANES = {
+    "urgent": LaneSettings("urgent", budget_usd=1.0, batch_size=32, cadence="event", strong_tier_only=True),
+    "micro_batch": LaneSettings("micro_batch", budget_usd=5.0, batch_size=512, cadence="@hourly"),
+    "batch": LaneSettings("batch", budget_usd=20.0, batch_size=2000, cadence="@daily"),
+}
+"""The lanes' cost controls when the environment sets none: the urgent lane is small and strong, the batch
+lane large and cheap (the provider's batch API bills half price)."""
+
+
+@dataclass(frozen=True)
+class LanesSettings:
+    """Everything the lanes share: per-lane cost controls, the claim lease, the urgent lane's trigger.
+
+    Attributes:
+        lanes: per-lane cost controls (``LaneSettings``), keyed by lane name.
+        claim_lease_s: how long a lane's claim on a batch of records holds (``FEEDBACK_OPS_CLAIM_LEASE_S``);
+            a lane killed mid-batch leaves claims that other lanes take over once the lease expires. Must
+            exceed the longest batch, or a slow lane's records could be enriched a second time.
+        urgent_trigger: ``landing_dir`` (default) or ``service_bus`` (URGENT_TRIGGERS).
+        urgent_poll_s: how often the landing trigger lists the landing folder.
+        service_bus_queue / service_bus_conn_id: the Service Bus queue announcing new files in the cloud.
+        batch_poll_s / batch_max_wait_s: how often and how long the batch lane polls a provider batch job.
+    """
+
+    lanes: dict[str, LaneSettings] = field(default_factory=lambda: dict(DEFAULT_LANES))
+    claim_lease_s: float = 900.0
+    urgent_trigger: str = "landing_dir"
+    urgent_poll_s: float = 2.0
+    service_bus_queue: str = "feedback-landed"
+    service_bus_conn_id: str = "azure_service_bus_default"
+    batch_poll_s: float = 30.0
+    batch_max_wait_s: float = 86_400.0
+
+    def lane(self, name: str) -> LaneSettings:
+        """The cost controls of lane ``name`` (ValueError naming the lanes when it is unknown)."""
+        if name not in self.lanes:
+            raise ValueError(f"unknown lane {name!r}; expected one of {LANES}")
+        return self.lanes[name]
+
+    @classmethod
+    def from_env(cls) -> LanesSettings:
+        """Read ``FEEDBACK_OPS_LANE_*``, ``FEEDBACK_OPS_CLAIM_LEASE_S`` and ``FEEDBACK_OPS_URGENT_*``."""
+        defaults = cls()
+        trigger = os.environ.get("FEEDBACK_OPS_URGENT_TRIGGER") or defaults.urgent_trigger
+        if trigger not in URGENT_TRIGGERS:
+            raise ValueError(f"FEEDBACK_OPS_URGENT_TRIGGER={trigger!r}; expected one of {URGENT_TRIGGERS}")
+        return cls(
+            lanes={name: LaneSettings.from_env(name, lane) for name, lane in DEFAULT_LANES.items()},
+            claim_lease_s=_env_float("FEEDBACK_OPS_CLAIM_LEASE_S", defaults.claim_lease_s),
+            urgent_trigger=trigger,
+            urgent_poll_s=_env_float("FEEDBACK_OPS_URGENT_POLL_S", defaults.urgent_poll_s),
+            service_bus_queue=os.environ.get("FEEDBACK_OPS_SERVICE_BUS_QUEUE") or defaults.service_bus_queue,
+            service_bus_conn_id=os.environ.get("FEEDBACK_OPS_SERVICE_BUS_CONN_ID")
+            or defaults.service_bus_conn_id,
+            batch_poll_s=_env_float("FEEDBACK_OPS_BATCH_POLL_S", defaults.batch_poll_s),
+            batch_max_wait_s=_env_float("FEEDBACK_OPS_BATCH_MAX_WAIT_S", defaults.batch_max_wait_s),
+        )
+
+
+RUNTIMES = ("local", "databricks")
+"""``local``: DuckDB file, local loader (default); ``databricks``: Databricks SQL / Unity Catalog for the
+warehouse, ``COPY INTO`` from an ADLS Gen2 landing container for bronze."""
+
+
+@dataclass(frozen=True)
+class DatabricksSettings:
+    """The Databricks runtime (``runtime`` ``databricks``): where the warehouse is and where files land.
+
+    Secrets never live here in files: the token comes from ``DATABRICKS_TOKEN`` or, inside Airflow, from the
+    Databricks connection ``conn_id`` (``AIRFLOW_CONN_DATABRICKS_DEFAULT``); the landing container is read
+    with the ADLS / WASB connection ``adls_conn_id``.
+
+    Attributes:
+        host / http_path / token: the SQL warehouse (``DATABRICKS_HOST``, ``DATABRICKS_HTTP_PATH``,
+            ``DATABRICKS_TOKEN``); with no host or token the Airflow connection is used.
+        catalog: the Unity Catalog catalog holding the ``bronze`` / ``silver`` / ``enrichment`` / ``gold`` /
+            ``ops`` schemas (``DATABRICKS_CATALOG``, the same variable dbt's ``databricks`` target reads).
+        conn_id: Airflow connection of the Databricks workspace (``FEEDBACK_OPS_DATABRICKS_CONN_ID``).
+        adls_conn_id: Airflow connection of the landing storage account (``FEEDBACK_OPS_ADLS_CONN_ID``).
+        landing_account / landing_container / landing_prefix: the ADLS Gen2 landing area
+            (``FEEDBACK_OPS_ADLS_ACCOUNT``, ``FEEDBACK_OPS_ADLS_CONTAINER``, ``FEEDBACK_OPS_ADLS_PREFIX``).
+        write_batch_rows: most rows in one parameterized write statement (the SQL warehouse also caps a
+            statement at 256 parameters; the smaller limit wins).
+    """
+
+    host: str | None = None
+    http_path: str | None = None
+    token: str | None = field(default=None, repr=False)
+    catalog: str = "feedback_ops"
+    conn_id: str = "databricks_default"
+    adls_conn_id: str = "feedback_ops_adls"
+    landing_account: str = "replace-me"
+    landing_container: str = "landing"
+    landing_prefix: str = "feedback/"
+    write_batch_rows: int = 200
+
+    @property
+    def landing_url(self) -> str:
+        """The landing folder as an ``abfss://`` URL (what ``COPY INTO`` reads)."""
+        prefix = self.landing_prefix.strip("/")
+        base = f"abfss://{self.landing_container}@{self.landing_account}.dfs.core.windows.net"
+        return f"{base}/{prefix}/" if prefix else f"{base}/"
+
+    @classmethod
+    def from_env(cls) -> DatabricksSettings:
+        """Read ``DATABRICKS_*`` and ``FEEDBACK_OPS_DATABRICKS_*`` / ``FEEDBACK_OPS_ADLS_*`` variables."""
+        defaults = cls()
+        return cls(
+            host=os.environ.get("DATABRICKS_HOST") or None,
+            http_path=os.environ.get("DATABRICKS_HTTP_PATH") or None,
+            token=os.environ.get("DATABRICKS_TOKEN") or None,
+            catalog=os.environ.get("DATABRICKS_CATALOG") or defaults.catalog,
+            conn_id=os.environ.get("FEEDBACK_OPS_DATABRICKS_CONN_ID") or defaults.conn_id,
+            adls_conn_id=os.environ.get("FEEDBACK_OPS_ADLS_CONN_ID") or defaults.adls_conn_id,
+            landing_account=os.environ.get("FEEDBACK_OPS_ADLS_ACCOUNT") or defaults.landing_account,
+            landing_container=os.environ.get("FEEDBACK_OPS_ADLS_CONTAINER") or defaults.landing_container,
+            landing_prefix=os.environ.get("FEEDBACK_OPS_ADLS_PREFIX") or defaults.landing_prefix,
+            write_batch_rows=_env_int("FEEDBACK_OPS_DATABRICKS_WRITE_BATCH_ROWS", defaults.write_batch_rows),
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Paths, runtime choices and thresholds for one process.
 
     Attributes:
-        runtime: ``local`` (default) or ``cloud``; picks the backend of every protocol.
+        runtime: ``local`` (default) or ``databricks`` (RUNTIMES); picks the warehouse and the bronze
+            ingestion.
         local_dir: root of all local state (warehouse, index, alert log, Data Docs, Airflow home).
         landing_dir: the folder scanned for new export files.
         warehouse_path: the DuckDB file of the local warehouse.
@@ -147,6 +454,13 @@ class Settings:
         taxonomy_path / prompts_dir / redaction_config_path: versioned enrichment assets.
         enrichment_backend: ``local`` (default), ``azure_openai`` or ``openai_compatible`` (ENRICHMENT_BACKENDS).
         llm: the cloud language-model settings (``LanguageModelSettings``).
+        embedding_backend: ``local`` (default), ``azure_openai`` or ``openai_compatible`` (EMBEDDING_BACKENDS).
+        embedding: the cloud embeddings settings (``EmbeddingSettings``).
+        search_backend: ``embedded`` (default) or ``azure_ai_search`` (SEARCH_BACKENDS).
+        azure_search: the Azure AI Search settings (``AzureSearchSettings``).
+        databricks: the Databricks workspace and ADLS landing settings (``DatabricksSettings``).
+        retention_path: the retention policy per layer (``include/retention.yaml``).
+        lanes: the lanes' cost controls, claim lease and urgent-lane trigger (``LanesSettings``).
     """
 
     runtime: str = "local"
@@ -174,6 +488,13 @@ class Settings:
     spike_min_volume: int = 10
     enrichment_backend: str = "local"
     llm: LanguageModelSettings = field(default_factory=LanguageModelSettings)
+    embedding_backend: str = "local"
+    embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
+    search_backend: str = "embedded"
+    azure_search: AzureSearchSettings = field(default_factory=AzureSearchSettings)
+    databricks: DatabricksSettings = field(default_factory=DatabricksSettings)
+    retention_path: Path = PROJECT_ROOT / "include" / "retention.yaml"
+    lanes: LanesSettings = field(default_factory=LanesSettings)
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -185,7 +506,9 @@ class Settings:
             local_dir=local_dir,
             landing_dir=_env_path("FEEDBACK_OPS_LANDING_DIR", PROJECT_ROOT / "include" / "sample_data"),
             warehouse_path=_env_path("FEEDBACK_OPS_WAREHOUSE", local_dir / "warehouse.duckdb"),
-            dbt_target=os.environ.get("FEEDBACK_OPS_DBT_TARGET", "local"),
+            # dbt follows the runtime unless told otherwise
+            dbt_target=os.environ.get("FEEDBACK_OPS_DBT_TARGET")
+            or ("databricks" if os.environ.get("FEEDBACK_OPS_RUNTIME") == "databricks" else "local"),
             dbt_target_dir=local_dir / "dbt" / "target",
             data_docs_dir=local_dir / "data_docs",
             index_dir=local_dir / "index",
@@ -202,7 +525,27 @@ class Settings:
             spike_min_volume=int(os.environ.get("FEEDBACK_OPS_SPIKE_MIN_VOLUME", "10")),
             enrichment_backend=os.environ.get("FEEDBACK_OPS_ENRICHMENT_BACKEND", "local"),
             llm=LanguageModelSettings.from_env(),
+            embedding_backend=os.environ.get("FEEDBACK_OPS_EMBEDDING_BACKEND", "local"),
+            embedding=EmbeddingSettings.from_env(),
+            search_backend=os.environ.get("FEEDBACK_OPS_SEARCH_BACKEND", "embedded"),
+            azure_search=AzureSearchSettings.from_env(),
+            databricks=DatabricksSettings.from_env(),
+            retention_path=_env_path("FEEDBACK_OPS_RETENTION", PROJECT_ROOT / "include" / "retention.yaml"),
+            lanes=LanesSettings.from_env(),
         )
+
+    def for_lane(self, name: str) -> Settings:
+        """These settings with lane ``name``'s cost controls applied: its batch size, its budget as the run
+        budget, and no degradation to the cheap deployment when the lane pays for the strong tier."""
+        import dataclasses
+
+        lane = self.lanes.lane(name)
+        llm = dataclasses.replace(
+            self.llm,
+            run_budget_usd=lane.budget_usd,
+            degrade_at_share=1.0 if lane.strong_tier_only else self.llm.degrade_at_share,
+        )
+        return dataclasses.replace(self, batch_size=lane.batch_size, llm=llm)
 
     def ensure_dirs(self) -> None:
         """Create the local state folders (idempotent)."""

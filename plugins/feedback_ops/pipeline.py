@@ -13,6 +13,21 @@ from typing import Any
 from feedback_ops.config import Settings, get_settings
 
 
+def bronze_ingestion_tasks(settings: Settings | None = None) -> list[Any] | None:
+    """The ingestion tasks of the configured runtime, for the DAG to chain first.
+
+    ``databricks``: a landing sensor on the ADLS Gen2 container and the ``COPY INTO`` load, as provider
+    operators (``feedback_ops.ingest.databricks_tasks``). ``local``: None, and the DAG chains its own ``land`` /
+    ``load_bronze`` tasks, which call the two functions below. Reads settings only: cheap at parse time.
+    """
+    settings = settings or get_settings()
+    if settings.runtime != "databricks":
+        return None
+    from feedback_ops.ingest.databricks_tasks import databricks_ingestion_tasks
+
+    return databricks_ingestion_tasks(settings)
+
+
 def land(settings: Settings | None = None) -> dict[str, Any]:
     """List the export files in the landing area and which of them are new."""
     from feedback_ops.ingest.landing import discover, pending
@@ -91,20 +106,46 @@ def enrich(settings: Settings | None = None) -> dict[str, Any]:
 
 def embed_and_index(settings: Settings | None = None) -> dict[str, Any]:
     """Embed new redacted units and synchronise the search index; the index count must match the table."""
-    from feedback_ops.embed.local import LocalEmbedder
-    from feedback_ops.search.embedded import EmbeddedIndex
+    from feedback_ops.embed.factory import make_embedder
+    from feedback_ops.search.factory import make_search_index
     from feedback_ops.search.sync import sync_index
     from feedback_ops.warehouse import open_warehouse
 
     settings = settings or get_settings()
-    embedder = LocalEmbedder()
+    embedder = make_embedder(settings)
+    if settings.search_backend == "embedded":
+        from feedback_ops.search.embedded import read_active_pointer, switch_active_index
+
+        pointer = read_active_pointer(settings.index_dir)
+        if pointer["embedding_version"] not in (None, embedder.version):
+            # The embedding model changed: rebuild beside the active index and switch (search never empty).
+            from feedback_ops.search.reindex import reindex
+
+            return {"reindexed": True, **reindex(settings, embedder=embedder).as_dict()}
     version = current_enrichment_version(settings)
-    index = EmbeddedIndex(settings.index_dir / "feedback_index.duckdb", dimensions=embedder.dimensions)
+    index = make_search_index(settings, embedder.dimensions)
     try:
         with open_warehouse(settings) as warehouse:
-            return sync_index(warehouse, index, settings, embedder, version).as_dict()
+            stats = sync_index(warehouse, index, settings, embedder, version).as_dict()
     finally:
         index.close()
+    if settings.search_backend == "embedded" and pointer["embedding_version"] is None:
+        switch_active_index(settings.index_dir, settings.index_dir / pointer["file"], embedder.version)
+    return stats
+
+
+def detect_emerging_themes(settings: Settings | None = None) -> dict[str, Any]:
+    """Cluster recent units classified ``other`` or with low confidence; store the growing clusters as
+    candidate taxonomy themes (``enrichment.emerging_themes``)."""
+    from feedback_ops.search.emerging import detect_emerging_themes as detect
+
+    found = detect(settings or get_settings())
+    return {
+        "window_end": found.window_end,
+        "candidates": found.candidates,
+        "clusters": found.clusters,
+        "emerging": [(t.label, t.recent_count, t.previous_count) for t in found.themes[:10]],
+    }
 
 
 def build_gold(settings: Settings | None = None) -> dict[str, Any]:
@@ -120,12 +161,30 @@ def build_gold(settings: Settings | None = None) -> dict[str, Any]:
         "rich_version": LocalRichEnricher(settings).rich_version,
         "spike_min_volume": settings.spike_min_volume,
     }
+    create_missing_incremental_marts(settings, dbt_vars)
     return run_dbt("build", settings, select="tag:gold", dbt_vars=dbt_vars).as_dict()
+
+
+def create_missing_incremental_marts(settings: Settings, dbt_vars: dict[str, Any]) -> None:
+    """Create the incremental gold marts empty on a first build: dbt runs a unit test that mocks an
+    incremental model's existing table (``input: this``) before the model, and fails when the table does not
+    exist yet (dbt's documented workaround is a ``--empty`` run first; the build then fills the table)."""
+    from feedback_ops.transform.dbt_runner import run_dbt
+    from feedback_ops.warehouse import open_warehouse
+
+    with open_warehouse(settings) as warehouse:
+        missing = not warehouse.table_exists("gold.fct_feedback")
+    if missing:
+        # with their gold-tagged parents (the enrichment / alerts staging views, rebuilt in full by the build
+        # that follows); never silver's tables, which an --empty run would empty
+        selector = "+config.materialized:incremental,tag:gold"
+        run_dbt("run", settings, select=selector, dbt_vars=dbt_vars, extra_args=["--empty"])
 
 
 def send_alerts(settings: Settings | None = None, as_of: datetime | None = None) -> dict[str, Any]:
     """Open or update one alert per spike incident (policy: thresholds, cooldown, dedupe) and deliver it to the
-    local log and the theme's routed destinations; retry deliveries that failed on earlier runs.
+    local log and the theme's routed destinations; retry deliveries that failed on earlier runs. Then the
+    operators' pipeline-health checks (source freshness, label drift, model latency and cost).
 
     Args:
         as_of: the run's logical date (data time); None uses the latest ``created_at`` in gold. Never the
@@ -134,6 +193,7 @@ def send_alerts(settings: Settings | None = None, as_of: datetime | None = None)
     from datetime import UTC
 
     from feedback_ops.alerts.dispatch import raise_spike_alerts
+    from feedback_ops.alerts.pipeline_health import raise_pipeline_health_alerts, source_freshness
     from feedback_ops.enrich.local import LocalEnricher
     from feedback_ops.enrich.rich import LocalRichEnricher
     from feedback_ops.warehouse import open_warehouse
@@ -145,9 +205,11 @@ def send_alerts(settings: Settings | None = None, as_of: datetime | None = None)
     }
     if as_of is not None and as_of.tzinfo is not None:
         as_of = as_of.astimezone(UTC).replace(tzinfo=None)
+    freshness = source_freshness(settings)
     with open_warehouse(settings) as warehouse:
         run = raise_spike_alerts(warehouse, settings, versions, as_of=as_of)
-    return {"alert_log": str(settings.alert_log), **run.as_dict()}
+        health = raise_pipeline_health_alerts(warehouse, settings, as_of=as_of, freshness=freshness)
+    return {"alert_log": str(settings.alert_log), **run.as_dict(), "pipeline_health": health.as_dict()}
 
 
 def write_report(settings: Settings | None = None) -> dict[str, Any]:
@@ -188,3 +250,23 @@ def summarize(settings: Settings | None = None) -> str:
     text = render_summary(summary, settings)
     (settings.local_dir / "run_summary.txt").write_text(text, encoding="utf-8")
     return text
+
+
+def apply_retention(settings: Settings | None = None, as_of: datetime | None = None) -> dict[str, Any]:
+    """Purge raw customer text past each layer's retention (``include/retention.yaml``) on the configured
+    runtime; redacted text, enrichment and aggregates stay. Records the counts in ``ops.retention_runs``.
+
+    Args:
+        as_of: the run's logical date (data time); None uses now. Cutoffs are ``as_of - raw_text_days``.
+    """
+    from datetime import UTC
+
+    from feedback_ops.ops.retention import apply_retention as purge_raw_text
+    from feedback_ops.warehouse import open_warehouse
+
+    settings = settings or get_settings()
+    as_of = as_of or datetime.now(UTC)
+    if as_of.tzinfo is not None:
+        as_of = as_of.astimezone(UTC).replace(tzinfo=None)
+    with open_warehouse(settings) as warehouse:
+        return purge_raw_text(warehouse, settings, as_of).as_dict()

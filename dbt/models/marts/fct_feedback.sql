@@ -1,14 +1,159 @@
+{#-
+    Incremental: a run rebuilds only the items whose inputs changed since the last build, and the result is
+    the table a full refresh would give (tests/test_gold_incremental.py proves it).
+
+    An item's row depends on its silver row (ingested_at), its enrichment rows (enriched_at), its rich-pass
+    insights (rich_enriched_at) and its review decisions (decided_at). Every one of those is a wall-clock write
+    time, so `source_updated_at` (the latest of them for the item's current inputs) and its maximum over the
+    table is a watermark: anything written after the last build has a later time. An item is rebuilt when
+    - any of its inputs was written after the watermark minus `var('fct_feedback_lookback_minutes')` (the
+      margin covers a batch that stamped its rows before a concurrent build read the table but committed
+      after it; re-building an unchanged item gives the same row, so the overlap is harmless);
+    - the enrichment / rich version the run reads (`var('enrichment_version')` / `var('rich_version')`)
+      differs from the version its row holds, either way (a switch of version is not a new write);
+    - its row predates the `source_updated_at` column (null: an upgraded table heals itself in one run).
+    Silver rows are never removed (bronze is append-only and the first occurrence of an item wins); a change
+    of the silver rules that drops items needs `dbt build --full-refresh`.
+-#}
+{%- set enrichment_version = var('enrichment_version', none) -%}
+{%- set rich_version = var('rich_version', none) -%}
+{%- set lookback_minutes = var('fct_feedback_lookback_minutes', 60) | int -%}
+
+{{
+    config(
+        materialized='incremental',
+        unique_key='feedback_id',
+        incremental_strategy=feedback_ops.gold_incremental_strategy(),
+        on_schema_change='append_new_columns',
+        liquid_clustered_by=(['created_date'] if target.type == 'databricks' else none),
+    )
+}}
+
 with
 
-feedback as (
+all_feedback as (
 
     select * from {{ ref('int_feedback_deduplicated') }}
 
 ),
 
-enrichments as (
+all_enrichments as (
 
     select * from {{ ref('stg_enrichment__feedback_enrichments') }}
+
+),
+
+all_insights as (
+
+    select * from {{ ref('stg_enrichment__feedback_insights') }}
+
+),
+
+all_decisions as (
+
+    select * from {{ ref('stg_enrichment__review_decisions') }}
+
+),
+
+{% if is_incremental() %}
+
+existing as (
+
+    select feedback_id, enrichment_version, rich_version, source_updated_at from {{ this }}
+
+),
+
+watermark as (
+
+    select
+        {{ dbt.dateadd(
+            'minute',
+            -lookback_minutes,
+            "coalesce(max(source_updated_at), cast('1900-01-01 00:00:00' as timestamp))"
+        ) }} as changed_after
+
+    from existing
+
+),
+
+changed_feedback_ids as (
+
+    select feedback_id from all_feedback
+    where ingested_at > (select changed_after from watermark)
+
+    union
+
+    select feedback_id from all_enrichments
+    where enriched_at > (select changed_after from watermark)
+
+    union
+
+    select feedback_id from all_insights
+    where rich_enriched_at > (select changed_after from watermark)
+
+    union
+
+    select feedback_id from all_decisions
+    where decided_at > (select changed_after from watermark)
+
+    union
+
+    select feedback_id from existing
+    where source_updated_at is null
+
+    {% if enrichment_version %}
+    union
+
+    -- the run reads another enrichment version than the one an item's row holds (either way)
+    select feedback_id from existing
+    where enrichment_version is not null
+        and enrichment_version <> '{{ dbt.escape_single_quotes(enrichment_version | string) }}'
+
+    union
+
+    -- an enrichment at that version for an item whose row shows none
+    select all_enrichments.feedback_id from all_enrichments
+    left join existing
+        on all_enrichments.feedback_id = existing.feedback_id
+    where existing.enrichment_version is null
+    {% endif %}
+
+    {% if rich_version %}
+    union
+
+    select feedback_id from existing
+    where rich_version is not null
+        and rich_version <> '{{ dbt.escape_single_quotes(rich_version | string) }}'
+
+    union
+
+    -- an insight of the item's current enrichment version that its row does not show yet
+    select all_insights.feedback_id from all_insights
+    inner join existing
+        on all_insights.feedback_id = existing.feedback_id
+        and all_insights.enrichment_version = existing.enrichment_version
+    where existing.rich_version is null
+    {% endif %}
+
+),
+
+{% endif %}
+
+feedback as (
+
+    select * from all_feedback
+    {% if is_incremental() -%}
+    where feedback_id in (select feedback_id from changed_feedback_ids)
+    {%- endif %}
+
+),
+
+enrichments as (
+
+    select * from all_enrichments
+    {% if is_incremental() -%}
+    where feedback_id in (select feedback_id from changed_feedback_ids)
+    {%- endif %}
 
 ),
 
@@ -35,7 +180,10 @@ current_enrichments as (
 
 insights as (
 
-    select * from {{ ref('stg_enrichment__feedback_insights') }}
+    select * from all_insights
+    {% if is_incremental() -%}
+    where feedback_id in (select feedback_id from changed_feedback_ids)
+    {%- endif %}
 
 ),
 
@@ -61,7 +209,10 @@ current_insights as (
 
 decisions as (
 
-    select * from {{ ref('stg_enrichment__review_decisions') }}
+    select * from all_decisions
+    {% if is_incremental() -%}
+    where feedback_id in (select feedback_id from changed_feedback_ids)
+    {%- endif %}
 
 ),
 
@@ -142,11 +293,20 @@ joined as (
         -- model cost of the current enrichment (0 for local models): gold.rpt_kpis_daily's cost per 1,000 items
         current_enrichments.cost_usd,
         current_insights.feedback_id is not null as has_insight,
+        current_insights.rich_version,
+        current_insights.rich_enriched_at as insight_enriched_at,
         current_insights.rich_reasons,
         current_insights.summary,
         current_insights.entities,
         current_insights.root_cause,
-        current_insights.next_action
+        current_insights.next_action,
+        -- the watermark of incremental builds: the latest write time of the item's current inputs
+        greatest(
+            feedback.ingested_at,
+            coalesce(current_enrichments.enriched_at, feedback.ingested_at),
+            coalesce(current_insights.rich_enriched_at, feedback.ingested_at),
+            coalesce(latest_decisions.decided_at, feedback.ingested_at)
+        ) as source_updated_at
 
     from feedback
     left join current_enrichments

@@ -16,7 +16,9 @@ alerted_items as (
 
 alerts as (
 
+    -- customer-theme alerts only: operators' pipeline-health alerts are not about feedback
     select * from {{ ref('stg_alerts__alert_lifecycle') }}
+    where kind = 'theme_spike'
 
 ),
 

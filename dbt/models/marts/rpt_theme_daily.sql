@@ -14,6 +14,7 @@ themed_feedback as (
         category,
         product_area,
         channel,
+        locale,
         is_negative,
         sentiment_score
 
@@ -29,6 +30,7 @@ aggregated as (
         category,
         product_area,
         channel,
+        locale,
         count(*) as feedback_count,
         sum(case when is_negative then 1 else 0 end) as negative_count,
         -- summed as a fixed-point decimal: a float sum depends on the order rows arrive in, and a re-run
@@ -42,7 +44,8 @@ aggregated as (
         created_date,
         category,
         product_area,
-        channel
+        channel,
+        locale
 
 ),
 
@@ -53,6 +56,7 @@ final as (
         category,
         product_area,
         channel,
+        locale,
         feedback_count,
         negative_count,
         1.0 * negative_count / feedback_count as negative_share,

@@ -85,7 +85,7 @@ class Dispatcher:
 
     def send(self, payload: dict[str, Any]) -> dict[str, str]:
         """Record the message with a pending delivery per destination, then deliver to each."""
-        routed = self.routing.destinations_for(payload["theme"]["category"])
+        routed = self.routing.destinations_for_alert(payload)
         payload["routed_to"] = [d.name for d in routed]
         notifiers: list[Notifier] = [
             self.log_notifier,
@@ -113,7 +113,8 @@ class Dispatcher:
         return retried
 
 
-def _message(payload: dict[str, Any], previous: SentAlert | None, as_of: datetime) -> dict[str, Any]:
+def outgoing_message(payload: dict[str, Any], previous: SentAlert | None, as_of: datetime) -> dict[str, Any]:
+    """The payload as sent: opened (no previous message) or the next update of the same alert."""
     opened = previous is None
     return {
         **payload,
@@ -154,7 +155,7 @@ def raise_spike_alerts(
         summary = {"alert_id": incident.alert_id, "title": payload["title"], "action": decision.action}
         summary["reason"] = decision.reason
         if decision.sends:
-            message = _message(payload, sent.get(incident.alert_id), as_of)
+            message = outgoing_message(payload, sent.get(incident.alert_id), as_of)
             summary["deliveries"] = dispatcher.send(message)
         run.alerts.append(summary)
     return run

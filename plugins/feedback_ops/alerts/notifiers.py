@@ -141,7 +141,9 @@ class AlertLogNotifier:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(alert, ensure_ascii=False, sort_keys=True, default=str) + "\n")
-        log.warning("ALERT %s: %s", alert["alert_id"], messages.headline(alert))
+        # operators' alerts stand out from customer-theme ones on the console
+        label = "PIPELINE HEALTH ALERT" if alert.get("kind") == "pipeline_health" else "ALERT"
+        log.warning("%s %s: %s", label, alert["alert_id"], messages.headline(alert))
         return DeliveryResult("delivered", 1)
 
 

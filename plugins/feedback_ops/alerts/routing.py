@@ -1,4 +1,5 @@
-"""Alert routing: which destinations a theme's alerts go to, the update policy, retries and record links.
+"""Alert routing: which destinations a theme's alerts go to, where operators' pipeline-health alerts go, the
+update policy, retries and record links.
 
 Everything comes from ``include/alert_routing.yaml`` (versioned). The local log is not a route: it always gets a
 copy. Destinations name an Airflow connection; nothing secret lives in the file.
@@ -16,6 +17,9 @@ from urllib.parse import quote
 import yaml
 
 DESTINATION_TYPES = ("slack", "teams", "webhook")
+THEME_SPIKE = "theme_spike"
+PIPELINE_HEALTH = "pipeline_health"
+"""The two kinds of alert: customer-theme spikes (routed by category) and operators' pipeline health."""
 SAFE_LINK_SCHEMES = ("http://", "https://")
 
 
@@ -79,6 +83,26 @@ class LinkTemplates:
 
 
 @dataclass(frozen=True)
+class PipelineHealthPolicy:
+    """What makes an operators' (pipeline-health) alert, besides failed tasks and gates.
+
+    Attributes:
+        owner: who the alerts name as owner.
+        freshness_statuses: dbt source freshness statuses that alert (``warn``, ``error``, ``runtime error``).
+        label_drift: alert when the latest enrichment run's label drift is flagged (``enrich.drift``).
+        max_p95_latency_ms: the latest enrichment run's 95th-percentile model latency budget (None: no check).
+        max_run_cost_usd: the latest enrichment run's model cost budget (None: the enrichment run budget,
+            ``FEEDBACK_OPS_LLM_RUN_BUDGET_USD``).
+    """
+
+    owner: str = "data platform on-call"
+    freshness_statuses: tuple[str, ...] = ("warn", "error", "runtime error")
+    label_drift: bool = True
+    max_p95_latency_ms: float | None = 5000.0
+    max_run_cost_usd: float | None = None
+
+
+@dataclass(frozen=True)
 class AlertRouting:
     """The parsed routing file."""
 
@@ -89,11 +113,20 @@ class AlertRouting:
     policy: AlertPolicy = AlertPolicy()
     delivery: DeliveryPolicy = DeliveryPolicy()
     links: LinkTemplates = LinkTemplates()
+    operators: tuple[str, ...] = ()
+    pipeline_health: PipelineHealthPolicy = PipelineHealthPolicy()
 
     def destinations_for(self, category: str) -> list[Destination]:
         """The destinations of a theme's alerts (not counting the log, which always gets a copy)."""
         names = self.routes.get(category, self.default)
         return [self.destinations[name] for name in names]
+
+    def destinations_for_alert(self, payload: dict[str, Any]) -> list[Destination]:
+        """Where an alert goes: a pipeline-health alert to the ``operators`` route only (never to a theme's
+        route, whatever its ``category`` says), a customer-theme alert to its category's route."""
+        if payload.get("kind") == PIPELINE_HEALTH:
+            return [self.destinations[name] for name in self.operators]
+        return self.destinations_for(payload["theme"]["category"])
 
 
 def _destinations(document: dict[str, Any]) -> dict[str, Destination]:
@@ -115,18 +148,39 @@ def _destinations(document: dict[str, Any]) -> dict[str, Destination]:
 def _routes(document: dict[str, Any], known: dict[str, Destination]) -> dict[str, tuple[str, ...]]:
     routes = {str(k): tuple(v or ()) for k, v in (document.get("routes") or {}).items()}
     routes["*"] = tuple(document.get("default") or ())
-    unknown = sorted({name for names in routes.values() for name in names} - set(known))
+    operators = tuple(document.get("operators") or ())
+    unknown = sorted({name for names in [*routes.values(), operators] for name in names} - set(known))
     if unknown:
         raise ValueError(f"alert_routing.yaml: routes name unknown destinations {unknown}")
     return routes
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _pipeline_health(document: dict[str, Any]) -> PipelineHealthPolicy:
+    defaults = PipelineHealthPolicy()
+    policy = PipelineHealthPolicy(
+        owner=str(document.get("owner") or defaults.owner),
+        freshness_statuses=tuple(document.get("freshness_statuses", defaults.freshness_statuses) or ()),
+        label_drift=bool(document.get("label_drift", defaults.label_drift)),
+        max_p95_latency_ms=_optional_float(document.get("max_p95_latency_ms", defaults.max_p95_latency_ms)),
+        max_run_cost_usd=_optional_float(document.get("max_run_cost_usd", defaults.max_run_cost_usd)),
+    )
+    for name in ("max_p95_latency_ms", "max_run_cost_usd"):
+        value = getattr(policy, name)
+        if value is not None and value < 0:
+            raise ValueError(f"alert_routing.yaml: pipeline_health.{name} must not be negative")
+    return policy
 
 
 def parse_alert_routing(raw: bytes) -> AlertRouting:
     """Validate routing YAML bytes.
 
     Raises:
-        ValueError: an unknown destination type, a destination without a connection, a route to an
-            undeclared destination, or a negative threshold.
+        ValueError: an unknown destination type, a destination without a connection, a route (or the
+            ``operators`` route) to an undeclared destination, or a negative threshold.
     """
     document: dict[str, Any] = yaml.safe_load(raw) or {}
     destinations = _destinations(document)
@@ -156,6 +210,8 @@ def parse_alert_routing(raw: bytes) -> AlertRouting:
     )
     return AlertRouting(
         version=f"{document.get('version', '0')}+{hashlib.sha256(raw).hexdigest()[:8]}",
+        operators=tuple(str(name) for name in document.get("operators") or ()),
+        pipeline_health=_pipeline_health(document.get("pipeline_health") or {}),
         destinations=destinations,
         routes=routes,
         default=default,

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from feedback_ops.alerts.policy import SentAlert
+from feedback_ops.alerts.routing import THEME_SPIKE
 
 if TYPE_CHECKING:
     from feedback_ops.alerts.notifiers import DeliveryResult
@@ -37,10 +38,12 @@ class AlertStore:
     def __init__(self, warehouse: DuckDBWarehouse) -> None:
         self.warehouse = warehouse
 
-    def sent(self) -> dict[str, SentAlert]:
-        """``alert_id`` -> the last message sent about it."""
+    def sent(self, kind: str = THEME_SPIKE) -> dict[str, SentAlert]:
+        """``alert_id`` -> the last message sent about it, for the alerts of one kind."""
         rows = self.warehouse.query_df(
-            f"select alert_id, revision, last_day, volume, update_count, opened_at, sent_at from {INCIDENTS}"
+            f"select alert_id, revision, last_day, volume, update_count, opened_at, sent_at from {INCIDENTS} "
+            "where coalesce(kind, ?) = ?",
+            [THEME_SPIKE, kind],
         ).to_dict("records")
         return {
             row["alert_id"]: SentAlert(
@@ -77,6 +80,7 @@ class AlertStore:
             "opened_at": opened_at,
             "sent_at": as_of,
             "payload": json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str),
+            "kind": payload.get("kind", THEME_SPIKE),
         }
         pending = [
             self._delivery_row(payload["alert_id"], payload["revision"], name, kind, "pending", as_of)

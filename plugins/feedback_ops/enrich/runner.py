@@ -11,17 +11,25 @@ reused by text hash, quarantined (``enrichment.enrichment_quarantine``: its mode
 picked up again at this version) or deferred (budget spent or service unavailable: nothing written, it stays
 pending for the next run). The stats count each.
 
+Lanes running at the same time (urgent, micro-batch, batch) share this runner with different selections, and
+enrich each record once per version: every batch is claimed first (``feedback_ops.lanes.claims``), only the
+records the run holds are sent to the model, and their results are written in the transaction that gives the
+claims back. Records another lane holds are skipped (``claimed_elsewhere``); a killed lane's claims are taken
+over when their lease expires.
+
 A backend that learns from human review (the local one: ``use_reviewed_examples``) is given the reviewed
 items' vectors and labels before the run (``feedback_ops.review.examples``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from feedback_ops.config import Settings
+from feedback_ops.search.units import unit_text_hash
 from feedback_ops.warehouse import DuckDBWarehouse
 
 PENDING_SQL = """
@@ -46,7 +54,13 @@ REUSE_BY_TEXT_HASH_SQL = """
     from _pending as p
     join enrichment.feedback_enrichment as e
         on e.text_hash = p.text_hash and e.enrichment_version = ?
+    -- a record another lane holds a live claim on is that lane's to write
+    left join enrichment.enrichment_claims as c
+        on c.feedback_id = p.feedback_id and c.enrichment_version = ? and c.lease_expires_at > ?
+    where c.feedback_id is null
     order by p.feedback_id, e.feedback_id
+    on conflict do nothing
+    returning feedback_id
 """
 
 
@@ -60,6 +74,9 @@ class EnrichmentRunStats:
     enriched: int = 0
     quarantined: int = 0
     deferred: int = 0
+    claimed_elsewhere: int = 0
+    """Pending records skipped because another lane held them (it enriches them)."""
+    lane: str = "micro_batch"
     batches: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
@@ -85,7 +102,9 @@ def _embedding_frame(results: list[Any], vectors: Any, embedder: Any, now: datet
         {
             "unit_id": [f"{r.feedback_id}:0" for r in results],
             "feedback_id": [r.feedback_id for r in results],
-            "text_hash": [r.text_hash for r in results],
+            # The hash of the redacted text embedded, as for every analysis unit (search.units): the vector is
+            # that of unit 0, and a changed redaction of the same original text is embedded again.
+            "text_hash": [unit_text_hash(r.redacted_text or "") for r in results],
             "embedding_model": embedder.model_name,
             "embedding_version": embedder.version,
             "vector": [list(map(float, v)) for v in vectors],
@@ -109,37 +128,55 @@ def _deferred_frame(batch: Any, version: str, now: datetime) -> Any:
 
 
 def _write_batch(warehouse: DuckDBWarehouse, enricher: Any, batch: Any) -> None:
-    """Write one batch's results (and vectors, when the backend computed them) and quarantined records."""
+    """Write one batch's results (and vectors, when the backend computed them) and quarantined records, in
+    the caller's transaction (the one that gives the batch's claims back)."""
     import pandas as pd
 
     now = datetime.now(UTC).replace(tzinfo=None)
     rows = pd.DataFrame([{**r.model_dump(), "enriched_at": now} for r in batch.results])
-    with warehouse.transaction():
-        warehouse.upsert("enrichment.feedback_enrichment", rows, keys=["feedback_id", "enrichment_version"])
-        if batch.vectors is not None:
-            warehouse.upsert(
-                "enrichment.embeddings",
-                _embedding_frame(batch.results, batch.vectors, enricher.embedder, now),
-                keys=["unit_id", "embedding_version"],
+    warehouse.upsert("enrichment.feedback_enrichment", rows, keys=["feedback_id", "enrichment_version"])
+    if batch.vectors is not None:
+        warehouse.upsert(
+            "enrichment.embeddings",
+            _embedding_frame(batch.results, batch.vectors, enricher.embedder, now),
+            keys=["unit_id", "embedding_version"],
+        )
+    warehouse.upsert(
+        "enrichment.enrichment_quarantine",
+        _quarantine_frame(batch, now),
+        keys=["feedback_id", "enrichment_version"],
+    )
+    warehouse.upsert(
+        "enrichment.enrichment_deferred",
+        _deferred_frame(batch, enricher.enrichment_version, now),
+        keys=["feedback_id", "enrichment_version"],
+    )
+    if not rows.empty:
+        # an item quarantined or deferred earlier and enriched now is neither any more
+        for table in ("enrichment.enrichment_quarantine", "enrichment.enrichment_deferred"):
+            warehouse.execute(
+                f"delete from {table} where enrichment_version = ? "
+                "and feedback_id in (select unnest(?::varchar[]))",
+                [enricher.enrichment_version, rows["feedback_id"].tolist()],
             )
-        warehouse.upsert(
-            "enrichment.enrichment_quarantine",
-            _quarantine_frame(batch, now),
-            keys=["feedback_id", "enrichment_version"],
-        )
-        warehouse.upsert(
-            "enrichment.enrichment_deferred",
-            _deferred_frame(batch, enricher.enrichment_version, now),
-            keys=["feedback_id", "enrichment_version"],
-        )
-        if not rows.empty:
-            # an item quarantined or deferred earlier and enriched now is neither any more
-            for table in ("enrichment.enrichment_quarantine", "enrichment.enrichment_deferred"):
-                warehouse.execute(
-                    f"delete from {table} where enrichment_version = ? "
-                    "and feedback_id in (select unnest(?::varchar[]))",
-                    [enricher.enrichment_version, rows["feedback_id"].tolist()],
-                )
+
+
+def _held_part(batch: Any, held: set[str], lane: str | None) -> Any:
+    """The part of ``batch`` about records this run still holds, its results stamped with ``lane`` when
+    the caller names the lane (else each result keeps the lane its urgency routes it to)."""
+    from feedback_ops.enrich.outcomes import EnrichmentBatch
+
+    keep = [i for i, r in enumerate(batch.results) if r.feedback_id in held]
+    results = [batch.results[i] for i in keep]
+    if lane is not None:
+        results = [r.model_copy(update={"lane": lane}) for r in results]
+    return EnrichmentBatch(
+        results=results,
+        quarantined=[q for q in batch.quarantined if q.feedback_id in held],
+        deferred=[d for d in batch.deferred if d.feedback_id in held],
+        vectors=None if batch.vectors is None else batch.vectors[keep],
+        spent_usd=batch.spent_usd,
+    )
 
 
 def _load_reviewed_examples(warehouse: DuckDBWarehouse, enricher: Any) -> None:
@@ -162,35 +199,44 @@ def _count_batch(stats: EnrichmentRunStats, batch: Any) -> None:
 
 
 def enrich_pending(
-    warehouse: DuckDBWarehouse, settings: Settings, enricher: Any | None = None
+    warehouse: DuckDBWarehouse,
+    settings: Settings,
+    enricher: Any | None = None,
+    lane: str | None = None,
+    feedback_ids: Sequence[str] | None = None,
 ) -> EnrichmentRunStats:
     """Enrich every silver record that has no enrichment (and no quarantine) at the enricher's version.
 
     Args:
         enricher: the backend (``backends.make_enricher(settings)`` — the configured one — if None).
+        lane: the lane running (``urgent``, ``micro_batch``, ``batch``), stamped on its claims and on the rows
+            it writes; None (the main DAG) claims as ``micro_batch`` and keeps the lane each record's urgency
+            routes it to.
+        feedback_ids: enrich only these records (the urgent lane's new arrivals); None: every pending one.
     """
     from feedback_ops.enrich.backends import begin_run, make_enricher, run_batch
+    from feedback_ops.lanes.claims import ClaimBook, retry_on_conflict, utc_now
 
     if enricher is None:
         enricher = make_enricher(settings)
     begin_run(enricher)
     _load_reviewed_examples(warehouse, enricher)
     version = enricher.enrichment_version
-    stats = EnrichmentRunStats(enrichment_version=version)
+    stats = EnrichmentRunStats(enrichment_version=version, lane=lane or "micro_batch")
     warehouse.execute(f"create or replace temp table _pending as {PENDING_SQL}", [version, version])
+    if feedback_ids is not None:
+        warehouse.execute(
+            "delete from _pending where feedback_id not in (select unnest(?::varchar[]))",
+            [[str(i) for i in feedback_ids]],
+        )
     stats.pending = int(warehouse.scalar("select count(*) from _pending"))
-    before = int(
-        warehouse.scalar(
-            "select count(*) from enrichment.feedback_enrichment where enrichment_version = ?", [version]
-        )
-    )
-    warehouse.execute(REUSE_BY_TEXT_HASH_SQL, [version])
-    after = int(
-        warehouse.scalar(
-            "select count(*) from enrichment.feedback_enrichment where enrichment_version = ?", [version]
-        )
-    )
-    stats.reused_by_text_hash = after - before
+
+    def reuse_by_text_hash() -> int:
+        with warehouse.transaction():
+            copied = warehouse.query_df(REUSE_BY_TEXT_HASH_SQL, [version, version, utc_now()])
+        return len(copied)
+
+    stats.reused_by_text_hash = retry_on_conflict(reuse_by_text_hash)
     remaining = """
         select p.* from _pending as p
         left join enrichment.feedback_enrichment as e
@@ -198,10 +244,23 @@ def enrich_pending(
         where e.feedback_id is null order by p.feedback_id
     """
     todo = warehouse.query_df(remaining, [version])
+    claims = ClaimBook(warehouse, version, stats.lane, settings.lanes.claim_lease_s)
     for start in range(0, len(todo), settings.batch_size):
-        batch = run_batch(enricher, _items(todo.iloc[start : start + settings.batch_size]))
-        _write_batch(warehouse, enricher, batch)
-        _count_batch(stats, batch)
+        chunk = todo.iloc[start : start + settings.batch_size]
+        held = set(claims.claim(chunk["feedback_id"].tolist()))
+        stats.claimed_elsewhere += len(chunk) - len(held)
+        if not held:
+            continue
+        batch = run_batch(enricher, _items(chunk[chunk["feedback_id"].isin(held)]))
+        written: list[Any] = []
+
+        def write(still_held: set[str], batch: Any = batch, written: list[Any] = written) -> None:
+            written[:] = [_held_part(batch, still_held, lane)]
+            _write_batch(warehouse, enricher, written[0])
+
+        claims.write_held(sorted(held), write)
+        _count_batch(stats, written[0])
+        stats.claimed_elsewhere += len(held) - len(written[0].feedback_ids)
     counts = warehouse.query_df(
         "select category, count(*) as n from enrichment.feedback_enrichment where enrichment_version = ? "
         "group by category order by n desc",

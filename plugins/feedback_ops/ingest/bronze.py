@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -66,8 +67,14 @@ def _file_frame(landing_file: LandingFile, batch_id: str, ingested_at: datetime)
     return pd.DataFrame(rows, columns=list(rows[0]) if rows else None)
 
 
-def load_landing_to_bronze(warehouse: DuckDBWarehouse, settings: Settings) -> BronzeLoadResult:
+def load_landing_to_bronze(
+    warehouse: DuckDBWarehouse, settings: Settings, only: Collection[str] | None = None
+) -> BronzeLoadResult:
     """Load every landing file not loaded before into bronze.
+
+    Args:
+        only: load just these landing files (``source_file`` names, as the urgent lane's trigger reports
+            them); None: every file in the landing area.
 
     Returns:
         What was loaded and skipped, with record and malformed-record counts.
@@ -75,6 +82,8 @@ def load_landing_to_bronze(warehouse: DuckDBWarehouse, settings: Settings) -> Br
     import pandas as pd
 
     files = discover(settings.landing_dir)
+    if only is not None:
+        files = [f for f in files if f.source_file in set(only)]
     loaded = set(warehouse.query_df("select file_checksum from bronze.file_manifest")["file_checksum"])
     todo = pending(files, loaded)
     result = BronzeLoadResult(

@@ -369,14 +369,22 @@ FCT_FEEDBACK = TableContract(
 RPT_THEME_DAILY = TableContract(
     stage="gold",
     table="rpt_theme_daily",
-    description="gold.rpt_theme_daily: one row per (created_date, category, product_area, channel).",
-    key_columns=("created_date", "category", "product_area", "channel"),
+    description="gold.rpt_theme_daily: one row per (created_date, category, product_area, channel, locale).",
+    key_columns=("created_date", "category", "product_area", "channel", "locale"),
     expectations=(
         columns_include(
-            ("created_date", "category", "product_area", "channel", "feedback_count", "negative_share")
+            (
+                "created_date",
+                "category",
+                "product_area",
+                "channel",
+                "locale",
+                "feedback_count",
+                "negative_share",
+            )
         ),
         *required("created_date", "category", "feedback_count", "negative_share"),
-        unique_together("created_date", "category", "product_area", "channel"),
+        unique_together("created_date", "category", "product_area", "channel", "locale"),
         between("feedback_count", min_value=1),
         between("negative_share", 0, 1),
     ),

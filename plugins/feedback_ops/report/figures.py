@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +31,7 @@ DAILY_CATEGORY_SQL = """
 """
 
 PERIOD_SQL = """
-    select count(*) as items, sum(case when is_negative then 1 else 0 end) as negative
+    select count(*) as items, coalesce(sum(case when is_negative then 1 else 0 end), 0) as negative
     from gold.fct_feedback where is_enriched and created_date between ? and ?
 """
 
@@ -42,6 +42,17 @@ NEGATIVE_EXAMPLES_SQL = """
     where is_negative and created_date between ? and ?
     order by (root_cause is not null) desc, sentiment_score asc nulls last, feedback_id
     limit ?
+"""
+
+
+HOURLY_CATEGORY_SQL = """
+    select created_hour, category, sum(feedback_count) as items, sum(negative_count) as negative
+    from gold.rpt_theme_hourly where created_hour >= ? and created_hour <= ?
+    group by all order by created_hour, category
+"""
+
+LEADERSHIP_SQL = """
+    select * from gold.rpt_kpis_leadership where created_date between ? and ? order by created_date
 """
 
 
@@ -138,6 +149,85 @@ def daily_by_category(
     return days, [(c, [volumes[c].get(d, 0.0) for d in days]) for c in ranked]
 
 
+def hourly_by_category(
+    warehouse: DuckDBWarehouse, last_day: date, hours: int, top: int
+) -> tuple[list[datetime], list[tuple[str, list[float]]]]:
+    """Every hour of the ``hours`` hours ending with ``last_day`` and the hourly volume of the ``top``
+    categories in them (an hour without items is 0)."""
+    end = datetime.combine(last_day, datetime.min.time()) + timedelta(hours=23)
+    slots = [end - timedelta(hours=hours - 1 - i) for i in range(hours)]
+    if not warehouse.table_exists("gold.rpt_theme_hourly"):
+        return slots, []
+    frame = warehouse.query_df(HOURLY_CATEGORY_SQL, [slots[0], slots[-1]])
+    volumes: dict[str, dict[datetime, float]] = {}
+    for row in frame.to_dict("records"):
+        hour = (
+            row["created_hour"].to_pydatetime()
+            if hasattr(row["created_hour"], "to_pydatetime")
+            else row["created_hour"]
+        )
+        volumes.setdefault(row["category"], {})[hour] = float(row["items"])
+    ranked = sorted(volumes, key=lambda c: (-sum(volumes[c].values()), c))[:top]
+    return slots, [(c, [volumes[c].get(h, 0.0) for h in slots]) for c in ranked]
+
+
+def busiest_hours(warehouse: DuckDBWarehouse, day: date, top: int = 3) -> list[dict[str, Any]]:
+    """The ``top`` hours of ``day`` by volume, with their negative items (from ``rpt_theme_hourly``)."""
+    if not warehouse.table_exists("gold.rpt_theme_hourly"):
+        return []
+    start = datetime.combine(day, datetime.min.time())
+    frame = warehouse.query_df(
+        "select created_hour, sum(feedback_count) as items, sum(negative_count) as negative "
+        "from gold.rpt_theme_hourly where created_hour between ? and ? group by created_hour "
+        "order by items desc, created_hour limit ?",
+        [start, start + timedelta(hours=23), top],
+    )
+    return [
+        {"hour": row["created_hour"], "items": int(row["items"]), "negative": int(row["negative"])}
+        for row in frame.to_dict("records")
+    ]
+
+
+def leadership_kpis(warehouse: DuckDBWarehouse, period: Period) -> dict[str, Any]:
+    """The leadership KPIs (``rpt_kpis_leadership``) of a period: its days, and the period's totals (shares
+    pooled over the period's items and alerts; signal-to-action as the median of the daily medians)."""
+    empty: dict[str, Any] = {"days": [], "urgent_items": 0, "alerts_opened": 0}
+    if not warehouse.table_exists("gold.rpt_kpis_leadership"):
+        return empty
+    rows = warehouse.query_df(LEADERSHIP_SQL, [period.first, period.last]).to_dict("records")
+    rows = [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()} for row in rows]
+    if not rows:
+        return empty
+    medians = sorted(
+        r["median_minutes_signal_to_action"] for r in rows if r["median_minutes_signal_to_action"] is not None
+    )
+    urgent = sum(int(r["urgent_items"]) for r in rows)
+    within = sum(int(r["urgent_items_acknowledged_within_sla"]) for r in rows)
+    opened = sum(int(r["alerts_opened"]) for r in rows)
+    resolved = sum(int(r["alerts_resolved"]) for r in rows)
+    return {
+        "days": rows,
+        "urgent_items": urgent,
+        "urgent_acknowledged_within_sla_share": share(within, urgent),
+        "alerts_opened": opened,
+        "alerts_resolved_share": share(resolved, opened),
+        "median_minutes_signal_to_action": medians[len(medians) // 2] if medians else None,
+    }
+
+
+def open_pipeline_health_alerts(warehouse: DuckDBWarehouse) -> list[dict[str, Any]]:
+    """Operators' pipeline-health alerts not resolved yet, most recent first."""
+    if not warehouse.table_exists("alerts.alert_incidents"):
+        return []
+    return warehouse.query_df(
+        "select i.alert_id, i.category as check_name, i.product_area as subject, i.opened_at, i.sent_at, "
+        "i.volume as occurrences, json_extract_string(i.payload, '$.title') as title "
+        "from alerts.alert_incidents i where i.kind = 'pipeline_health' and not exists "
+        "(select 1 from alerts.alert_events e where e.alert_id = i.alert_id and e.event = 'resolved') "
+        "order by i.sent_at desc, i.alert_id"
+    ).to_dict("records")
+
+
 def share(part: float, whole: float) -> float | None:
     """``part / whole``, None when there is nothing to divide."""
     return part / whole if whole else None
@@ -173,12 +263,15 @@ def alert_state(warehouse: DuckDBWarehouse) -> tuple[dict[str, dict[str, Any]], 
     """``alert_id`` -> its incident row, and ``alert_id`` -> destination -> status of its latest message."""
     if not warehouse.table_exists("alerts.alert_incidents"):
         return {}, {}
+    # customer-theme alerts only: operators' pipeline-health alerts have their own figure
     incidents = warehouse.query_df(
-        "select alert_id, last_event, update_count, opened_at, sent_at, volume from alerts.alert_incidents"
+        "select alert_id, last_event, update_count, opened_at, sent_at, volume from alerts.alert_incidents "
+        "where coalesce(kind, 'theme_spike') = 'theme_spike'"
     ).to_dict("records")
     rows = warehouse.query_df(
         "select d.alert_id, d.destination, d.status from alerts.alert_deliveries d "
-        "join alerts.alert_incidents i on d.alert_id = i.alert_id and d.revision = i.revision"
+        "join alerts.alert_incidents i on d.alert_id = i.alert_id and d.revision = i.revision "
+        "where coalesce(i.kind, 'theme_spike') = 'theme_spike'"
     ).to_dict("records")
     deliveries: dict[str, dict[str, str]] = {}
     for row in rows:

@@ -1,12 +1,15 @@
 """The insights report: one self-contained HTML file (inline CSS, inline SVG charts, no script, nothing fetched).
 
-Sections: KPIs, theme trends, spikes with their evidence, top negative themes by product area, data quality
-(reconciliation, quarantine, the latest gate results, a relative link to the Data Docs). Every value that comes
+Sections: KPIs, leadership KPIs (signal to action, urgent items acknowledged within SLA, alerts resolved),
+theme trends (daily over four weeks, hourly over the last two days), spikes with their evidence, top negative
+themes by product area, data quality (reconciliation, quarantine, the latest gate results, open operators'
+pipeline-health alerts, a relative link to the Data Docs). Every value that comes
 from data goes through ``html.escape``; a Content-Security-Policy that allows no script at all backs that up.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import timedelta
 from html import escape
@@ -22,9 +25,12 @@ from feedback_ops.report.figures import (
     daily_by_category,
     first_day,
     gate_results,
+    hourly_by_category,
     incidents,
     insight_count,
     latest_day,
+    leadership_kpis,
+    open_pipeline_health_alerts,
     period_totals,
     pipeline_counts,
     quarantine_reasons,
@@ -37,6 +43,7 @@ if TYPE_CHECKING:
 
 REPORT_NAME = "insights.html"
 TREND_DAYS = 28
+TREND_HOURS = 48
 TOP_THEMES = 6
 LINK_SCHEMES = ("http://", "https://", "feedback-ops://")
 
@@ -132,14 +139,76 @@ def kpi_cards(warehouse: DuckDBWarehouse, latest: Any) -> str:
     return '<div class="cards">' + "".join(_card(*card) for card in cards) + "</div>"
 
 
+def _minutes(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.0f} min" if value < 120 else f"{value / 60:,.1f} h"
+
+
+def leadership_section(warehouse: DuckDBWarehouse, latest: Any) -> str:
+    """The leadership KPIs of the last 7 days of data: totals as cards, then day by day."""
+    week = Period(latest - timedelta(days=6), latest)
+    kpis = leadership_kpis(warehouse, week)
+    cards = [
+        (
+            "Urgent items acknowledged within SLA",
+            _pct(kpis.get("urgent_acknowledged_within_sla_share")),
+            f"of {kpis['urgent_items']:,} urgent items, {week}",
+        ),
+        (
+            "Customer signal to action",
+            _minutes(kpis.get("median_minutes_signal_to_action")),
+            "median, earliest item of an alert to its acknowledgement",
+        ),
+        (
+            "Alerts resolved",
+            _pct(kpis.get("alerts_resolved_share")),
+            f"of {kpis['alerts_opened']:,} alerts opened, {week}",
+        ),
+    ]
+    rows = "".join(
+        f"<tr><td>{escape(str(day['created_date'])[:10])}</td>"
+        f'<td class="num">{int(day["urgent_items"]):,}</td>'
+        f'<td class="num">{_pct(day["urgent_acknowledged_within_sla_share"])}</td>'
+        f'<td class="num">{int(day["alerts_opened"]):,}</td>'
+        f'<td class="num">{_pct(day["alerts_resolved_share"])}</td>'
+        f'<td class="num">{_minutes(day["median_minutes_signal_to_action"])}</td></tr>'
+        for day in kpis["days"]
+    )
+    table = (
+        '<table style="margin-top:12px"><tr><th>day</th><th class="num">urgent items</th>'
+        '<th class="num">acknowledged within SLA</th><th class="num">alerts opened</th>'
+        f'<th class="num">resolved</th><th class="num">signal to action (median)</th></tr>{rows}</table>'
+        if rows
+        else "<p>No leadership KPIs yet: gold.rpt_kpis_leadership is not built.</p>"
+    )
+    return (
+        '<div class="cards">'
+        + "".join(_card(*card) for card in cards)
+        + "</div>"
+        + table
+        + '<p class="muted">Acknowledgements are wall-clock times and feedback times data times: on '
+        "historical data these durations are not reaction times.</p>"
+    )
+
+
 def trends_section(warehouse: DuckDBWarehouse, latest: Any) -> str:
-    """Daily volume of the top themes over the last four weeks of data."""
+    """Daily volume of the top themes over the last four weeks of data, hourly over the last two days."""
     period = recent(warehouse, latest)
     days, series = daily_by_category(warehouse, period, TOP_THEMES)
     if not series:
         return "<p>No enriched feedback in this period.</p>"
     title = f"Daily feedback volume of the top {len(series)} themes, {period}"
-    return charts.line_chart([d.strftime("%m-%d") for d in days], series, title)
+    daily = charts.line_chart([d.strftime("%m-%d") for d in days], series, title)
+    hours, hourly = hourly_by_category(warehouse, latest, TREND_HOURS, TOP_THEMES)
+    if not hourly:
+        return daily
+    hourly_title = f"Hourly feedback volume of the top {len(hourly)} themes, the last {TREND_HOURS} hours through {latest}"
+    return (
+        daily
+        + f"<h3 style='margin-top:16px'>Hour by hour, the last {TREND_HOURS} hours (UTC)</h3>"
+        + charts.line_chart([h.strftime("%m-%d %Hh") for h in hours], hourly, hourly_title)
+    )
 
 
 def _example(example: dict[str, Any]) -> str:
@@ -222,6 +291,42 @@ def negative_section(warehouse: DuckDBWarehouse, latest: Any, limit: int = 15, m
     )
 
 
+EMERGING_SQL = """
+    select label, recent_count, previous_count, growth, categories, representative_quotes, window_end
+    from enrichment.emerging_themes
+    where window_end = (select max(window_end) from enrichment.emerging_themes)
+    order by recent_count * growth desc, label
+    limit ?
+"""
+
+
+def emerging_section(warehouse: DuckDBWarehouse, limit: int = 8) -> str:
+    """Growing clusters of recent feedback the taxonomy covers badly: candidates for a new category."""
+    if not warehouse.table_exists("enrichment.emerging_themes"):
+        return "<p>Emerging themes have not been detected yet.</p>"
+    rows = warehouse.query_df(EMERGING_SQL, [limit]).to_dict("records")
+    if not rows:
+        return "<p>No growing theme outside the taxonomy: recent feedback fits the categories.</p>"
+    items = []
+    for row in rows:
+        quotes = "".join(
+            f'<li>{escape(q["text"])} <span class="muted">{escape(q["feedback_id"])}</span></li>'
+            for q in json.loads(row["representative_quotes"])
+        )
+        categories = ", ".join(json.loads(row["categories"]))
+        items.append(
+            f"<article><h3>{escape(row['label'])}</h3><p>{row['recent_count']} items in the last 7 days vs "
+            f"{row['previous_count']} the week before (x{row['growth']:g}); classified today as "
+            f"{escape(categories)}.</p><ul>{quotes}</ul></article>"
+        )
+    window_end = rows[0]["window_end"]
+    return (
+        f'<p class="muted">Feedback classified <em>other</em> or with low confidence, clustered by meaning; '
+        f"window ending {escape(str(window_end))}. Taxonomy owners decide whether a theme deserves a category.</p>"
+        + "".join(items)
+    )
+
+
 def _gates_table(settings: Settings) -> str:
     gates = gate_results(settings)
     if not gates:
@@ -266,7 +371,25 @@ def quality_section(warehouse: DuckDBWarehouse, settings: Settings) -> str:
             if reasons
             else "<p>None.</p>"
         )
-        + f"<h3 style='margin-top:16px'>Latest gate results</h3>{_gates_table(settings)}</div>"
+        + f"<h3 style='margin-top:16px'>Latest gate results</h3>{_gates_table(settings)}"
+        + f"<h3 style='margin-top:16px'>Open pipeline-health alerts (operators)</h3>{_health_table(warehouse)}"
+        + "</div>"
+    )
+
+
+def _health_table(warehouse: DuckDBWarehouse) -> str:
+    alerts = open_pipeline_health_alerts(warehouse)
+    if not alerts:
+        return '<p><span class="ok">none</span>: no gate failure, freshness breach, drift or budget overrun open.</p>'
+    rows = "".join(
+        f"<tr><td>{escape(str(a['check_name']))}</td><td>{escape(str(a['title']))}</td>"
+        f'<td class="num">{int(a["occurrences"])}</td><td>{escape(str(a["sent_at"]))[:16]}</td>'
+        f"<td>{escape(str(a['alert_id']))}</td></tr>"
+        for a in alerts
+    )
+    return (
+        '<table><tr><th>check</th><th>alert</th><th class="num">occurrences</th><th>last sent</th>'
+        f"<th>id (feedback-ops alerts ack|resolve)</th></tr>{rows}</table>"
     )
 
 
@@ -281,9 +404,11 @@ def render_report(warehouse: DuckDBWarehouse, settings: Settings) -> str:
             f'<section id="{anchor}"><h2>{escape(heading)}</h2>{body}</section>'
             for anchor, heading, body in (
                 ("kpis", "Key figures", kpi_cards(warehouse, latest)),
+                ("leadership", "Leadership KPIs, last 7 days", leadership_section(warehouse, latest)),
                 ("trends", "Theme trends", trends_section(warehouse, latest)),
                 ("spikes", "Spikes and their evidence", spikes_section(warehouse, settings)),
                 ("negative", "Top negative themes by product area", negative_section(warehouse, latest)),
+                ("emerging", "Emerging themes the taxonomy misses", emerging_section(warehouse)),
                 ("quality", "Data quality", quality_section(warehouse, settings)),
             )
         )
@@ -291,9 +416,11 @@ def render_report(warehouse: DuckDBWarehouse, settings: Settings) -> str:
         f'<a href="#{a}">{escape(t)}</a>'
         for a, t in (
             ("kpis", "Key figures"),
+            ("leadership", "Leadership"),
             ("trends", "Trends"),
             ("spikes", "Spikes"),
             ("negative", "Negative themes"),
+            ("emerging", "Emerging themes"),
             ("quality", "Data quality"),
         )
     )

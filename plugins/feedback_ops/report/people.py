@@ -9,6 +9,7 @@ PII-redacted already and is escaped here so that a Markdown viewer shows it as t
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,10 +19,13 @@ from feedback_ops.report.figures import (
     Incident,
     Period,
     alert_state,
+    busiest_hours,
     by_category,
     incidents,
     latest_day,
+    leadership_kpis,
     negative_examples,
+    open_pipeline_health_alerts,
     period_totals,
     pipeline_counts,
     share,
@@ -145,6 +149,38 @@ def _movers(today: dict[str, dict], week: dict[str, dict]) -> list[str]:
     return (lines or ["- No theme moved by more than a handful of items."]) + [""]
 
 
+def _busiest_hours_lines(warehouse: DuckDBWarehouse, day: date) -> list[str]:
+    hours = busiest_hours(warehouse, day)
+    lines = [
+        f"- {hour['hour']:%H:00}–{hour['hour']:%H:59}: {hour['items']:,} items, "
+        f"{pct(share(hour['negative'], hour['items']))} negative"
+        for hour in hours
+    ]
+    return (lines or ["- No hourly figures for this day."]) + [""]
+
+
+def minutes(value: float | None) -> str:
+    """A duration in minutes, as hours past two hours; ``–`` when unknown."""
+    if value is None:
+        return "–"
+    return f"{value:,.0f} min" if value < 120 else f"{value / 60:,.1f} h"
+
+
+def _leadership_lines(warehouse: DuckDBWarehouse, week: Period) -> list[str]:
+    kpis = leadership_kpis(warehouse, week)
+    return [
+        f"- **Urgent items acknowledged within SLA:** "
+        f"{pct(kpis.get('urgent_acknowledged_within_sla_share'))} of {kpis['urgent_items']:,} urgent items.",
+        f"- **Customer signal to action:** {minutes(kpis.get('median_minutes_signal_to_action'))} "
+        "(median over the days, earliest item of an alert to its acknowledgement).",
+        f"- **Alerts resolved:** {pct(kpis.get('alerts_resolved_share'))} of {kpis['alerts_opened']:,} alerts opened.",
+        "",
+        "Acknowledgements are wall-clock times, feedback times data times: on historical data these durations "
+        "are not reaction times.",
+        "",
+    ]
+
+
 def daily_summary(warehouse: DuckDBWarehouse, settings: Settings, day: date) -> str:
     """The daily theme summary for product, for ``day``."""
     today_period = Period(day, day)
@@ -176,6 +212,9 @@ def daily_summary(warehouse: DuckDBWarehouse, settings: Settings, day: date) -> 
         "## Top themes",
         "",
         *_top_themes_table(today, yesterday, week, top=10),
+        "## Busiest hours (UTC)",
+        "",
+        *_busiest_hours_lines(warehouse, day),
         "## Rising and falling",
         "",
         *_movers(_keyed(today), week),
@@ -229,6 +268,25 @@ def _emerging(now: list[dict[str, Any]], before: dict[str, dict], min_items: int
     return (lines or [f"- No theme with at least {min_items} items grew by half or more."]) + [""]
 
 
+def _outside_taxonomy(warehouse: DuckDBWarehouse, top: int = 3) -> list[str]:
+    """The latest growing clusters of feedback the taxonomy covers badly (``enrichment.emerging_themes``)."""
+    if not warehouse.table_exists("enrichment.emerging_themes"):
+        return []
+    from feedback_ops.report.insights import EMERGING_SQL
+
+    rows = warehouse.query_df(EMERGING_SQL, [top]).to_dict("records")
+    if not rows:
+        return []
+    lines = ["Outside the taxonomy (candidates for a new category):", ""]
+    for row in rows:
+        quote = (json.loads(row["representative_quotes"]) or [{"text": ""}])[0]["text"]
+        lines.append(
+            f"- {md_text(row['label'])}: {row['recent_count']:,} items in 7 days vs {row['previous_count']:,} "
+            f'before, e.g. "{md_text(quote, 140)}"'
+        )
+    return [*lines, ""]
+
+
 def _negative_areas(now: list[dict[str, Any]], top: int = 5) -> list[str]:
     areas: dict[str, dict[str, int]] = {}
     for row in now:
@@ -264,7 +322,8 @@ def _headlines(warehouse: DuckDBWarehouse, week: Period, found: list[Incident]) 
         f"- **Pipeline health:** enrichment coverage "
         f"{pct(share(int(counts.get('enriched_rows') or 0), int(counts.get('silver_rows') or 0)))}, "
         f"{pct(share(int(counts.get('quarantined_rows') or 0), int(counts.get('bronze_rows') or 0)))} of incoming "
-        "rows quarantined.",
+        f"rows quarantined, {len(open_pipeline_health_alerts(warehouse))} operators' pipeline-health alert(s) "
+        "open.",
         "",
     ]
     return lines
@@ -285,12 +344,16 @@ def weekly_summary(warehouse: DuckDBWarehouse, settings: Settings, day: date) ->
         "## Headlines",
         "",
         *_headlines(warehouse, week, found),
+        "## Leadership KPIs",
+        "",
+        *_leadership_lines(warehouse, week),
         "## Top themes",
         "",
         *_category_table(by_category(now_rows), by_category(before_rows)),
         "## Emerging themes",
         "",
         *_emerging(now_rows, _keyed(before_rows)),
+        *_outside_taxonomy(warehouse),
         "## Most negative product areas",
         "",
         *_negative_areas(now_rows),

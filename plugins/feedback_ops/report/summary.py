@@ -35,6 +35,16 @@ SIGNALS = {
 }
 
 
+EMERGING_SQL = """
+    select label, recent_count, previous_count, growth, representative_quotes
+    from enrichment.emerging_themes
+    where window_end = (select max(window_end) from enrichment.emerging_themes)
+    order by recent_count * growth desc, label
+    limit 5
+"""
+"""The growing clusters of the latest detection (``feedback_ops.search.emerging``)."""
+
+
 def _rows(warehouse: DuckDBWarehouse, table: str, sql: str) -> list[dict[str, Any]]:
     return warehouse.query_df(sql).to_dict("records") if warehouse.table_exists(table) else []
 
@@ -58,6 +68,7 @@ class RunSummary:
     alerts: list[dict[str, Any]] = field(default_factory=list)
     drift: dict[str, Any] | None = None
     signals: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    emerging: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _count(warehouse: DuckDBWarehouse, table: str) -> int:
@@ -92,6 +103,7 @@ def build_summary(warehouse: DuckDBWarehouse, settings: Settings, top: int = 8) 
         )
         if warehouse.table_exists("gold.fct_feedback")
         else 0,
+        "analysis units (messages + claims)": _count(warehouse, "enrichment.feedback_units"),
         "embedded units": _count(warehouse, "enrichment.embeddings"),
         "gold fct_feedback rows": _count(warehouse, "gold.fct_feedback"),
     }
@@ -109,6 +121,7 @@ def build_summary(warehouse: DuckDBWarehouse, settings: Settings, top: int = 8) 
         ).to_dict("records")
     summary.alerts = _alerts(settings)
     summary.signals = {name: _rows(warehouse, table, sql) for name, (table, sql) in SIGNALS.items()}
+    summary.emerging = _rows(warehouse, "enrichment.emerging_themes", EMERGING_SQL)
     if warehouse.table_exists("enrichment.enrichment_runs"):
         latest = warehouse.query_df(
             "select records, drift_distance, drift_flagged from enrichment.enrichment_runs "
@@ -129,6 +142,14 @@ def _latest_summaries(settings: Settings) -> list[str]:
         if found:
             lines.append(f"  {label:<20} {found[-1]}")
     return lines
+
+
+def _index_location(settings: Settings) -> str:
+    if settings.search_backend != "embedded":
+        return f"{settings.search_backend} (see docs/azure-search.md)"
+    from feedback_ops.search.embedded import active_index_path
+
+    return str(active_index_path(settings.index_dir))
 
 
 def render_summary(summary: RunSummary, settings: Settings) -> str:
@@ -167,13 +188,22 @@ def render_summary(summary: RunSummary, settings: Settings) -> str:
         lines += [_render_signal(r) for r in rows[:10]] or ["  none"]
         if len(rows) > 10:
             lines.append(f"  … and {len(rows) - 10} more")
+    lines += ["", "Emerging themes (recent feedback the taxonomy covers badly, growing; candidates for it):"]
+    for theme in summary.emerging:
+        quote = (json.loads(theme["representative_quotes"]) or [{"text": ""}])[0]["text"][:100]
+        lines.append(
+            f"  {theme['label']}: {theme['recent_count']} items vs {theme['previous_count']} the week before "
+            f'(x{theme["growth"]:g}), e.g. "{quote}"'
+        )
+    if not summary.emerging:
+        lines.append("  none")
     lines += ["", f"Alerts raised: {len(summary.alerts)}"]
     lines += [f"  [{a['owner']}] {a['title']}" for a in summary.alerts]
     lines += [
         "",
         "Where things are:",
         f"  warehouse (DuckDB)   {settings.warehouse_path}",
-        f"  search index         {settings.index_dir / 'feedback_index.duckdb'}",
+        f"  search index         {_index_location(settings)}",
         f"  alert log            {settings.alert_log}",
         f"  insights report      {settings.reports_dir / 'insights.html'}",
         *_latest_summaries(settings),

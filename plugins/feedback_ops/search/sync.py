@@ -1,8 +1,10 @@
 """Keep the search index in step with the warehouse: embed what is new, push what changed, delete what left.
 
-One document per analysis unit (today: the whole redacted message, ``unit_id = <feedback_id>:0``). Only
-units whose vector at the current embedding version is missing are embedded; only documents whose content
-hash differs from the index's are pushed. Afterwards the index count must equal the table's.
+One document per analysis unit (``feedback_ops.search.units``: the whole redacted message ``<feedback_id>:0``
+and, for messages saying several things, one per sentence or speaker turn ``<feedback_id>:<n>``). Units are
+cut once per (message text, splitter version); only units whose vector at the current embedding version is
+missing are embedded; only documents whose content hash differs from the index's are pushed; documents of
+removed records are deleted. Afterwards the index count must equal the table's (``IndexOutOfSync``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from feedback_ops.config import Settings
 from feedback_ops.search.base import IndexDocument
+from feedback_ops.search.units import SPLITTER_VERSION, split_units
 from feedback_ops.warehouse import DuckDBWarehouse
 
 
@@ -27,6 +30,7 @@ class IndexSyncStats:
     """What one synchronisation did."""
 
     embedding_version: str
+    messages_split: int
     embedded: int
     upserted: int
     deleted: int
@@ -37,42 +41,99 @@ class IndexSyncStats:
         return self.__dict__.copy()
 
 
-MISSING_VECTORS_SQL = """
-    select e.feedback_id, e.text_hash, e.redacted_text
+UNITS_TO_BUILD_SQL = """
+    select e.feedback_id, e.text_hash, e.redacted_text, s.channel
     from enrichment.feedback_enrichment as e
-    left join enrichment.embeddings as v
-        on v.feedback_id = e.feedback_id and v.embedding_version = ? and v.text_hash = e.text_hash
-    where e.enrichment_version = ? and v.unit_id is null
+    join silver.int_feedback_deduplicated as s on s.feedback_id = e.feedback_id
+    left join enrichment.feedback_units as u
+        on u.feedback_id = e.feedback_id and u.unit_index = 0
+        and u.source_text_hash = e.text_hash and u.splitter_version = ?
+    where e.enrichment_version = ? and u.unit_id is null
     order by e.feedback_id
+"""
+"""Current enriched messages whose units are missing or were cut from another text / by another splitter."""
+
+MISSING_VECTORS_SQL = """
+    select u.unit_id, u.feedback_id, u.text_hash, u.text
+    from enrichment.feedback_units as u
+    join enrichment.feedback_enrichment as e
+        on e.feedback_id = u.feedback_id and e.enrichment_version = ? and e.text_hash = u.source_text_hash
+    left join enrichment.embeddings as v
+        on v.unit_id = u.unit_id and v.embedding_version = ? and v.text_hash = u.text_hash
+    where v.unit_id is null
+    order by u.unit_id
 """
 
 DOCUMENTS_SQL = """
     select
-        v.unit_id, s.feedback_id, e.redacted_text as text, v.vector, s.created_at, s.channel,
+        u.unit_id, s.feedback_id, u.text, v.vector, s.created_at, s.channel,
         s.product_area, s.locale, e.language, e.category, e.sentiment_label, e.urgency, e.sentiment_score,
-        e.enrichment_version, v.embedding_version
+        e.confidence, e.enrichment_version, v.embedding_version, u.unit_kind, u.unit_index, u.speaker,
+        u.char_start, u.char_end
     from silver.int_feedback_deduplicated as s
     join enrichment.feedback_enrichment as e
         on e.feedback_id = s.feedback_id and e.enrichment_version = ?
+    join enrichment.feedback_units as u
+        on u.feedback_id = s.feedback_id and u.source_text_hash = e.text_hash
     join enrichment.embeddings as v
-        on v.feedback_id = s.feedback_id and v.embedding_version = ? and v.text_hash = e.text_hash
-    order by v.unit_id
+        on v.unit_id = u.unit_id and v.embedding_version = ? and v.text_hash = u.text_hash
+    order by u.unit_id
 """
+
+
+def build_missing_units(warehouse: DuckDBWarehouse, settings: Settings, enrichment_version: str) -> int:
+    """Cut the units of every current message that has none for its text and the splitter version.
+
+    A message's old units are deleted first (its text or the splitter changed), so a message never keeps a
+    stale claim. Returns the number of messages whose units were (re)built.
+    """
+    import pandas as pd
+
+    todo = warehouse.query_df(UNITS_TO_BUILD_SQL, [SPLITTER_VERSION, enrichment_version])
+    now = datetime.now(UTC).replace(tzinfo=None)
+    for start in range(0, len(todo), settings.batch_size):
+        batch = todo.iloc[start : start + settings.batch_size]
+        rows = []
+        for feedback_id, text_hash, text, channel in batch.itertuples(index=False):
+            for unit in split_units(feedback_id, text or "", channel):
+                rows.append(
+                    {
+                        "unit_id": unit.unit_id,
+                        "feedback_id": feedback_id,
+                        "unit_index": unit.unit_index,
+                        "unit_kind": unit.unit_kind,
+                        "speaker": unit.speaker,
+                        "text": unit.text,
+                        "text_hash": unit.text_hash,
+                        "char_start": unit.char_start,
+                        "char_end": unit.char_end,
+                        "source_text_hash": text_hash,
+                        "splitter_version": SPLITTER_VERSION,
+                        "created_at": now,
+                    }
+                )
+        with warehouse.transaction():
+            warehouse.execute(
+                "delete from enrichment.feedback_units where feedback_id in (select unnest(?))",
+                [batch["feedback_id"].tolist()],
+            )
+            warehouse.append("enrichment.feedback_units", pd.DataFrame(rows))
+    return len(todo)
 
 
 def embed_missing(
     warehouse: DuckDBWarehouse, settings: Settings, embedder: Any, enrichment_version: str
 ) -> int:
-    """Embed the redacted text of enriched records that have no vector at the embedder's version."""
+    """Embed the redacted units of current messages that have no vector at the embedder's version."""
     import pandas as pd
 
-    todo = warehouse.query_df(MISSING_VECTORS_SQL, [embedder.version, enrichment_version])
+    todo = warehouse.query_df(MISSING_VECTORS_SQL, [enrichment_version, embedder.version])
     for start in range(0, len(todo), settings.batch_size):
         batch = todo.iloc[start : start + settings.batch_size]
-        vectors = embedder.embed(batch["redacted_text"].tolist())
+        vectors = embedder.embed(batch["text"].tolist())
         frame = pd.DataFrame(
             {
-                "unit_id": batch["feedback_id"] + ":0",
+                "unit_id": batch["unit_id"],
                 "feedback_id": batch["feedback_id"],
                 "text_hash": batch["text_hash"],
                 "embedding_model": embedder.model_name,
@@ -109,6 +170,7 @@ def sync_index(
     Raises:
         IndexOutOfSync: after the sync, the index count differs from the number of documents expected.
     """
+    units_built = build_missing_units(warehouse, settings, enrichment_version)
     embedded = embed_missing(warehouse, settings, embedder, enrichment_version)
     current = index.content_hashes()
     expected_ids: set[str] = set()
@@ -125,6 +187,7 @@ def sync_index(
     index.refresh()
     stats = IndexSyncStats(
         embedding_version=embedder.version,
+        messages_split=units_built,
         embedded=embedded,
         upserted=upserted,
         deleted=len(removed),

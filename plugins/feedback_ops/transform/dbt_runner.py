@@ -31,11 +31,17 @@ class DbtResult:
 
 
 def dbt_environment(settings: Settings) -> dict[str, str]:
-    """Environment variables the dbt profile reads (``env_var()`` in ``dbt/profiles.yml``)."""
-    return {
+    """Environment variables the dbt profile reads (``env_var()`` in ``dbt/profiles.yml``); on the databricks
+    target also the workspace's (``DATABRICKS_*``, from the environment or the Airflow connection)."""
+    environment = {
         "FEEDBACK_OPS_WAREHOUSE": str(settings.warehouse_path),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    if settings.dbt_target == "databricks":
+        from feedback_ops.warehouse.databricks_warehouse import databricks_profile_environment
+
+        environment.update(databricks_profile_environment(settings))
+    return environment
 
 
 def _node_results(result: Any) -> list[Any]:

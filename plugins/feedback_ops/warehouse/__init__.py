@@ -1,4 +1,4 @@
-"""The warehouse: one protocol, a DuckDB implementation locally (Databricks SQL in the cloud, later).
+"""The warehouse: one protocol, a DuckDB implementation locally and a Databricks SQL one in the cloud.
 
 Python stages read pending rows and write their results through a :class:`Warehouse`; dbt reads and writes
 the same tables through its own adapter. See ``docs/data-model.md`` for the tables.

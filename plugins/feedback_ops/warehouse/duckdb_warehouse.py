@@ -40,22 +40,25 @@ class DuckDBWarehouse:
         self.connection = duckdb.connect(str(path), read_only=read_only)
 
     def ensure_schema(self) -> None:
-        """Create the bronze and enrichment tables if they do not exist, and add columns a newer version of
-        the DDL declares to tables an older version created (additive migrations only)."""
+        """Create the bronze and enrichment tables if they do not exist, and bring tables an older version
+        created up to the DDL: add the columns it declares, and change a column's type where the DDL widened
+        it (``float[384]`` to ``float[]``). Columns are never dropped."""
         for statement in DDL:
             self.connection.execute(statement)
         for table, columns in _declared_columns().items():
             schema, name = table.split(".")
-            present = {
-                row[0]
-                for row in self.connection.execute(
-                    "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            present = dict(
+                self.connection.execute(
+                    "select column_name, data_type from information_schema.columns "
+                    "where table_schema = ? and table_name = ?",
                     [schema, name],
                 ).fetchall()
-            }
+            )
             for column, data_type in columns:
                 if column not in present:
                     self.connection.execute(f"alter table {table} add column {column} {data_type}")
+                elif present[column] != data_type:
+                    self.connection.execute(f"alter table {table} alter column {column} type {data_type}")
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         self.connection.execute(sql, params or [])
@@ -154,12 +157,20 @@ class _Transaction:
 
 @contextmanager
 def open_warehouse(settings: Settings | None = None, read_only: bool = False) -> Iterator[DuckDBWarehouse]:
-    """Open the configured warehouse for one unit of work, with the Python-owned tables in place."""
+    """Open the configured warehouse for one unit of work, with the Python-owned tables in place.
+
+    ``runtime`` ``databricks`` yields a ``DatabricksWarehouse`` (same protocol) instead of the DuckDB file.
+    """
     settings = settings or get_settings()
+    if settings.runtime == "databricks":
+        from feedback_ops.warehouse.databricks_warehouse import open_databricks_warehouse
+
+        with open_databricks_warehouse(settings) as databricks_warehouse:
+            yield databricks_warehouse
+        return
     if settings.runtime != "local":
-        raise NotImplementedError(
-            f"runtime {settings.runtime!r}: the Databricks warehouse arrives with the production-path issue; "
-            "set FEEDBACK_OPS_RUNTIME=local"
+        raise ValueError(
+            f"unknown runtime {settings.runtime!r} (FEEDBACK_OPS_RUNTIME): use 'local' or 'databricks'"
         )
     warehouse = DuckDBWarehouse(settings.warehouse_path, read_only=read_only)
     try:

@@ -4,6 +4,9 @@ Kept in one place so the local warehouse, tests and docs agree; see ``docs/data-
 """
 
 EMBEDDING_DIMENSIONS = 384
+"""Length of the local embedder's vectors. ``enrichment.embeddings.vector`` is a variable-length list, so a
+cloud embedder of another length (``FEEDBACK_OPS_EMBEDDING_DIMENSIONS``) stores its vectors too; each index
+holds one length, that of the embedding version it serves."""
 
 DDL: tuple[str, ...] = (
     "create schema if not exists bronze",
@@ -103,6 +106,20 @@ DDL: tuple[str, ...] = (
         primary key (feedback_id, enrichment_version)
     )
     """,
+    # Lanes (feedback_ops.lanes.claims): a lane claims a batch of records before enriching it, so lanes running
+    # at the same time never enrich a record twice; the claim is deleted with the batch's write, and one left
+    # by a killed lane is taken over once its lease expires.
+    """
+    create table if not exists enrichment.enrichment_claims (
+        feedback_id varchar not null,
+        enrichment_version varchar not null,
+        lane varchar not null,
+        claim_id varchar not null,
+        claimed_at timestamp not null,
+        lease_expires_at timestamp not null,
+        primary key (feedback_id, enrichment_version)
+    )
+    """,
     """
     create table if not exists enrichment.enrichment_runs (
         run_id varchar primary key,
@@ -128,14 +145,54 @@ DDL: tuple[str, ...] = (
         primary key (feedback_id, enrichment_version)
     )
     """,
-    f"""
+    # Analysis units (feedback_ops.search.units): the whole redacted message (unit_index 0) and its claims
+    # (sentences / speaker turns), cut from the redacted text of the current enrichment (source_text_hash).
+    """
+    create table if not exists enrichment.feedback_units (
+        unit_id varchar primary key,
+        feedback_id varchar not null,
+        unit_index integer not null,
+        unit_kind varchar not null,
+        speaker varchar,
+        text varchar not null,
+        text_hash varchar not null,
+        char_start integer not null,
+        char_end integer not null,
+        source_text_hash varchar not null,
+        splitter_version varchar not null,
+        created_at timestamp not null
+    )
+    """,
+    # Emerging themes (feedback_ops.search.emerging): clusters of recent units the taxonomy covers badly,
+    # one row per cluster per detection run (data time ``window_end``).
+    """
+    create table if not exists enrichment.emerging_themes (
+        window_end timestamp not null,
+        theme_id varchar not null,
+        label varchar not null,
+        top_terms varchar not null,
+        unit_count integer not null,
+        feedback_count integer not null,
+        recent_count integer not null,
+        previous_count integer not null,
+        growth double,
+        categories varchar not null,
+        representative_quotes varchar not null,
+        feedback_ids varchar not null,
+        enrichment_version varchar not null,
+        embedding_version varchar not null,
+        detected_at timestamp not null,
+        primary key (window_end, theme_id)
+    )
+    """,
+    """
     create table if not exists enrichment.embeddings (
         unit_id varchar not null,
         feedback_id varchar not null,
         text_hash varchar not null,
         embedding_model varchar not null,
         embedding_version varchar not null,
-        vector float[{EMBEDDING_DIMENSIONS}],
+        vector float[],
         embedded_at timestamp,
         primary key (unit_id, embedding_version)
     )
@@ -178,7 +235,10 @@ DDL: tuple[str, ...] = (
         update_count integer not null,
         opened_at timestamp not null,
         sent_at timestamp not null,
-        payload varchar not null
+        payload varchar not null,
+        -- theme_spike (customer-theme alerts) or pipeline_health (operators' alerts); added after the first
+        -- release, so rows of older warehouses read null: theme_spike
+        kind varchar default 'theme_spike'
     )
     """,
     """

@@ -44,6 +44,8 @@ final as (
 
     select
         incidents.alert_id,
+        -- rows written before the column existed are customer-theme alerts
+        coalesce(incidents.kind, 'theme_spike') as kind,
         incidents.category,
         incidents.product_area,
         incidents.opened_at,

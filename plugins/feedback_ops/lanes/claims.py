@@ -1,0 +1,188 @@
+"""Claims: how lanes running at the same time enrich each record once per enrichment version.
+
+The urgent, micro-batch and batch lanes all select "silver records with no enrichment at the current version",
+so two of them running together would pick the same records. Before enriching a batch, a lane *claims* its
+records in ``enrichment.enrichment_claims`` (one row per record and version, the primary key): an
+insert-on-conflict in one transaction, which takes only records that are not enriched, not quarantined and not
+held by another lane's live lease. The lane enriches what it holds, and writes the results in the same
+transaction that deletes its claims — only for the records it still holds, so a result that lost its claim is
+never written over another lane's.
+
+Nothing is lost: a lane killed mid-batch leaves its claims behind, and once their lease
+(``settings.lanes.claim_lease_s``) expires any lane takes them over. Deferred records (budget, outage) have
+their claims released at once, so the next run sees them pending.
+
+Locally the warehouse is one DuckDB file: lanes in separate processes are serialized by the Airflow
+``warehouse`` pool, and connections in one process run concurrent transactions that DuckDB's optimistic
+concurrency control makes conflict; a conflicting claim or write is retried (``retry_on_conflict``).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+CLAIMS = "enrichment.enrichment_claims"
+
+CLAIM_SQL = f"""
+    insert into {CLAIMS} (feedback_id, enrichment_version, lane, claim_id, claimed_at, lease_expires_at)
+    select t.feedback_id, ?, ?, ?, ?, ?
+    from (select distinct unnest(?::varchar[]) as feedback_id) as t
+    left join enrichment.feedback_enrichment as e
+        on e.feedback_id = t.feedback_id and e.enrichment_version = ?
+    left join enrichment.enrichment_quarantine as q
+        on q.feedback_id = t.feedback_id and q.enrichment_version = ?
+    where e.feedback_id is null and q.feedback_id is null
+    on conflict (feedback_id, enrichment_version) do update set
+        lane = excluded.lane,
+        claim_id = excluded.claim_id,
+        claimed_at = excluded.claimed_at,
+        lease_expires_at = excluded.lease_expires_at
+    -- only an expired lease changes hands: a live one stays with the lane holding it
+    where enrichment_claims.lease_expires_at <= excluded.claimed_at
+"""
+
+HELD_SQL = f"""
+    select feedback_id from {CLAIMS}
+    where claim_id = ? and enrichment_version = ? and feedback_id in (select unnest(?::varchar[]))
+    order by feedback_id
+"""
+
+RELEASE_SQL = f"""
+    delete from {CLAIMS}
+    where claim_id = ? and enrichment_version = ? and feedback_id in (select unnest(?::varchar[]))
+"""
+
+T = TypeVar("T")
+
+
+def utc_now() -> datetime:
+    """Naive UTC, as every timestamp in the warehouse."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def is_write_conflict(error: BaseException) -> bool:
+    """True for the error a warehouse raises when two transactions changed the same rows: DuckDB's
+    ``TransactionException`` (optimistic concurrency control), Delta's ``Concurrent*Exception`` on Databricks."""
+    name = type(error).__name__
+    text = str(error)
+    return name == "TransactionException" or "Conflict" in text or "Concurrent" in text
+
+
+def retry_on_conflict(
+    work: Callable[[], T],
+    attempts: int = 20,
+    backoff_s: float = 0.01,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Run ``work`` (one transaction) again while it fails on a write conflict with another lane.
+
+    Raises:
+        the last conflict after ``attempts`` tries; any other error at once.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except Exception as error:
+            if not is_write_conflict(error) or attempt == attempts:
+                raise
+            sleep(backoff_s * attempt)
+    raise AssertionError("unreachable")
+
+
+def _rollback_quietly(warehouse: Any) -> None:
+    """A failed commit can leave the connection inside the aborted transaction: end it before retrying."""
+    try:
+        warehouse.execute("rollback")
+    except Exception:  # noqa: BLE001 - no transaction open: nothing to end
+        pass
+
+
+@dataclass
+class ClaimBook:
+    """One lane run's claims: its id, lane and lease, and the calls that take, check and give back records.
+
+    Args:
+        warehouse: the warehouse the lane writes (its own connection: claims are transactions).
+        enrichment_version: the version the records are claimed for.
+        lane: the lane claiming (``urgent``, ``micro_batch``, ``batch``).
+        lease_s: how long a claim holds before another lane may take it over.
+    """
+
+    warehouse: Any
+    enrichment_version: str
+    lane: str
+    lease_s: float
+    claim_id: str = ""
+
+    def __post_init__(self) -> None:
+        if self.lease_s <= 0:
+            raise ValueError(
+                f"a claim lease must be positive (FEEDBACK_OPS_CLAIM_LEASE_S), got {self.lease_s}"
+            )
+        self.claim_id = self.claim_id or f"{self.lane}-{uuid.uuid4().hex}"
+
+    def claim(self, feedback_ids: Sequence[str], now: datetime | None = None) -> list[str]:
+        """Claim the records of ``feedback_ids`` that are free; returns those this run now holds (sorted)."""
+        ids = [str(i) for i in feedback_ids]
+        if not ids:
+            return []
+
+        def attempt() -> list[str]:
+            claimed_at = now or utc_now()
+            expires = claimed_at + timedelta(seconds=self.lease_s)
+            version = self.enrichment_version
+            try:
+                with self.warehouse.transaction():
+                    self.warehouse.execute(
+                        CLAIM_SQL,
+                        [version, self.lane, self.claim_id, claimed_at, expires, ids, version, version],
+                    )
+            except Exception:
+                _rollback_quietly(self.warehouse)
+                raise
+            return self.held(ids)
+
+        return retry_on_conflict(attempt)
+
+    def held(self, feedback_ids: Sequence[str]) -> list[str]:
+        """The records of ``feedback_ids`` this run holds a claim on."""
+        frame = self.warehouse.query_df(
+            HELD_SQL, [self.claim_id, self.enrichment_version, list(feedback_ids)]
+        )
+        return [str(i) for i in frame["feedback_id"]]
+
+    def release(self, feedback_ids: Sequence[str]) -> None:
+        """Give back claims (records deferred: they stay pending for the next run of any lane)."""
+        if feedback_ids:
+            self.warehouse.execute(RELEASE_SQL, [self.claim_id, self.enrichment_version, list(feedback_ids)])
+
+    def write_held(self, feedback_ids: Sequence[str], write: Callable[[set[str]], None]) -> set[str]:
+        """Run ``write(held)`` in one transaction with the deletion of this run's claims on ``feedback_ids``;
+        ``held`` is the subset still claimed by this run (a claim lost to another lane after its lease expired
+        is not written). Retried on a write conflict; returns ``held``."""
+
+        def attempt() -> set[str]:
+            try:
+                with self.warehouse.transaction():
+                    held = set(self.held(feedback_ids))
+                    write(held)
+                    self.release(sorted(held))
+            except Exception:
+                _rollback_quietly(self.warehouse)
+                raise
+            return held
+
+        return retry_on_conflict(attempt)
+
+
+def live_claims(warehouse: Any, enrichment_version: str, now: datetime | None = None) -> Any:
+    """The claims still holding at ``now``: records some lane is enriching (a frame, for reports and tests)."""
+    return warehouse.query_df(
+        f"select * from {CLAIMS} where enrichment_version = ? and lease_expires_at > ? order by feedback_id",
+        [enrichment_version, now or utc_now()],
+    )

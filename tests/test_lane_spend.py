@@ -1,0 +1,32 @@
+"""Spend per lane in gold: ``rpt_lane_spend_daily`` built by dbt from the enrichment rows the lanes wrote."""
+
+from __future__ import annotations
+
+from feedback_ops.enrich.runner import enrich_pending
+from feedback_ops.ingest.bronze import load_landing_to_bronze
+from feedback_ops.pipeline import current_enrichment_version
+from feedback_ops.transform.dbt_runner import run_dbt
+from feedback_ops.warehouse import open_warehouse
+
+
+def test_lane_spend_counts_each_lanes_records_per_day(settings):
+    with open_warehouse(settings) as warehouse:
+        load_landing_to_bronze(warehouse, settings)
+    run_dbt("build", settings, select="tag:silver")
+    with open_warehouse(settings) as warehouse:
+        ids = warehouse.query_df("select feedback_id from silver.int_feedback_deduplicated order by 1")
+        urgent = enrich_pending(
+            warehouse, settings, lane="urgent", feedback_ids=ids["feedback_id"][:4].tolist()
+        )
+        micro = enrich_pending(warehouse, settings, lane="micro_batch")
+    version = current_enrichment_version(settings)
+    # the mart, its parents (the enrichment staging view), its data tests and its unit test
+    run_dbt("build", settings, select="+rpt_lane_spend_daily", dbt_vars={"enrichment_version": version})
+    with open_warehouse(settings) as warehouse:
+        spend = warehouse.query_df("select * from gold.rpt_lane_spend_daily order by lane")
+
+    assert spend["lane"].tolist() == ["micro_batch", "urgent"]
+    by_lane = dict(zip(spend["lane"], spend["records"], strict=True))
+    assert by_lane == {"urgent": urgent.enriched, "micro_batch": micro.enriched + micro.reused_by_text_hash}
+    assert set(spend["enrichment_version"]) == {version}
+    assert spend["cost_usd"].sum() == 0.0  # local models cost nothing
