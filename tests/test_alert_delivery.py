@@ -233,3 +233,20 @@ def test_a_growing_incident_is_one_alert_with_a_bounded_number_of_updates(settin
     assert messages[-1]["window"]["last_day"] == "2026-11-18"
     for path in ("/slack", "/teams", "/hook"):
         assert len(connections.to(path)) == len(messages), "each channel got exactly the messages the log got"
+
+
+def test_a_spike_without_a_product_area_is_alerted(settings, connections):
+    """A theme of items with no product area (NULL in gold) spikes: one alert, for 'any area'."""
+    items = steady(SPIKE_DAY - timedelta(days=7), 7, area=None) + burst(SPIKE_DAY, 20, area=None)
+    # and a theme with an area spiking too, so gold's spike rows mix areas and NULL
+    items += steady(SPIKE_DAY - timedelta(days=7), 7, category="billing", area="payments")
+    items += burst(SPIKE_DAY, 20, start=700, category="billing", area="payments")
+    with open_warehouse(settings) as warehouse:
+        write_gold(warehouse, items)
+    run_alerts(settings, datetime.combine(SPIKE_DAY, datetime.min.time()) + timedelta(hours=12))
+    alerts = {a["theme"]["category"]: a for a in log_lines(settings)}
+    assert alerts["billing"]["theme"]["product_area"] == "payments"
+    alert = alerts["bug"]
+    assert alert["theme"] == {"category": "bug", "product_area": None}
+    assert alert["volume_trend"][-1] == {"day": str(SPIKE_DAY), "volume": 20}
+    assert len(alert["feedback_ids"]) == 20

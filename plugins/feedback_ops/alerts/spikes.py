@@ -121,7 +121,8 @@ def read_incidents(warehouse: DuckDBWarehouse) -> list[Incident]:
     spikes["created_date"] = spikes["created_date"].map(
         lambda value: value.date() if hasattr(value, "date") else value
     )
-    return group_incidents(spikes.to_dict("records"))
+    # object dtype first: a missing product area must reach the SQL as None (NULL), not as NaN (a DOUBLE)
+    return group_incidents(spikes.astype(object).where(spikes.notna(), None).to_dict("records"))
 
 
 def theme_owners(settings: Settings) -> dict[str, str]:
