@@ -1,17 +1,10 @@
 """
 ### feedback_pipeline — the whole path, land to act
 
-Loads new export files from the landing area into **bronze**, builds **silver** with dbt, **enriches** every
-new record (PII redaction first, then language, sentiment, taxonomy category, urgency), **embeds and indexes**
-the redacted text (whole messages and their sentences / speaker turns), finds **emerging themes** the
-taxonomy misses, builds **gold** with dbt, raises **alerts** for spikes (log + routed Slack / Teams / webhooks),
-writes the **insights report** and daily / weekly summaries to `.local/reports/`, publishes **Data Docs**.
-A Great Expectations gate stands after every stage and fails the run on a contract breach, naming the
-expectation and sample rows; a failed gate or task also raises an operators' pipeline-health alert.
-
-Tasks that write the warehouse share the one-slot `warehouse` pool (DuckDB has a single writer locally).
-Logic lives in `feedback_ops.pipeline`; this file only wires it. On `FEEDBACK_OPS_RUNTIME=databricks`,
-`land` senses the ADLS Gen2 landing container and `load_bronze` runs `COPY INTO` on Databricks.
+Landing files → **bronze** → dbt **silver** → **enrich** (PII redaction first) → **embed and index** messages and
+their sentences / turns → **emerging themes** → dbt **gold** → spike **alerts** → **report** → **Data Docs**. A Great
+Expectations gate after every stage stops the run naming the contract and rows; a failed task alerts the
+operators. Warehouse writers share the one-slot `warehouse` pool; logic lives in `feedback_ops.pipeline`.
 """
 
 from __future__ import annotations
@@ -23,13 +16,11 @@ from airflow.sdk import chain, dag, task
 from feedback_ops import pipeline
 from feedback_ops.alerts.pipeline_health import on_task_failure
 
-WAREHOUSE_POOL = "warehouse"
-
 default_args = {
     "owner": "feedback-ops",
     "retries": 1,
     "retry_delay": timedelta(seconds=30),
-    "pool": WAREHOUSE_POOL,
+    "pool": "warehouse",
     "on_failure_callback": on_task_failure,
 }
 
@@ -103,8 +94,7 @@ def publish_docs():
 @task(retries=0)
 def summarize():
     """Print the run summary."""
-    text = pipeline.summarize()
-    print(text)
+    print(text := pipeline.summarize())
     return text
 
 
@@ -120,7 +110,7 @@ def summarize():
 )
 def feedback_pipeline():
     chain(
-        *(pipeline.bronze_ingestion_tasks() or [land(), load_bronze()]),  # by runtime (see the docstring)
+        *(pipeline.bronze_ingestion_tasks() or [land(), load_bronze()]),  # local, or ADLS + COPY INTO
         gate.override(task_id="gate_bronze")("bronze"),
         build_silver(),
         gate.override(task_id="gate_silver")("silver"),

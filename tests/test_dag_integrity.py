@@ -140,8 +140,8 @@ def test_dag_file_parses_fast_in_a_fresh_interpreter(dag_file: Path):
 def test_dag_files_are_thin(dag_file: Path):
     tree = ast.parse(dag_file.read_text())
     assert ast.get_docstring(tree), f"{dag_file.name} has no module docstring"
-    # One short wrapper per stage (15) plus the DAG docs: more than that means logic crept into the DAG file.
-    assert len(dag_file.read_text().splitlines()) <= 150
+    # A DAG file wires tasks: one short wrapper per stage and the docs; logic belongs in the package.
+    assert len(dag_file.read_text().splitlines()) <= 130
 
 
 def test_airflow_plugin_loader_skips_the_package():
