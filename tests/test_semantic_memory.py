@@ -366,3 +366,24 @@ def test_an_old_fixed_length_vector_column_is_widened_and_keeps_its_vectors(tmp_
     )
     assert lengths.values.tolist() == [["v1", 384], ["v2", 256]]
     warehouse.close()
+
+
+def test_a_question_embeds_each_distinct_text_once():
+    """Relevance filtering and grouping look at the same hits: the second look reuses the first's vectors."""
+    from feedback_ops.search.ask import _MemoEmbedder
+
+    calls: list[list[str]] = []
+
+    class CountingEmbedder(LocalEmbedder):
+        def embed(self, texts):
+            calls.append(list(texts))
+            return super().embed(texts)
+
+    memo = _MemoEmbedder(CountingEmbedder())
+    first = memo.embed(["card declined", "parcel late", "card declined"])
+    second = memo.embed(["parcel late", "refund missing"])
+    assert calls == [["card declined", "parcel late"], ["refund missing"]]
+    direct = LocalEmbedder().embed(["card declined", "parcel late", "refund missing"])
+    assert (first[0] == first[2]).all() and (first[1] == second[0]).all()
+    # the same vectors as embedding directly (bf16 batches differ in the last digits: cosine, not equality)
+    assert float(first[0] @ direct[0]) > 0.999 and float(second[1] @ direct[2]) > 0.999

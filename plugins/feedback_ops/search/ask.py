@@ -399,8 +399,10 @@ def ask(
             product_areas=tuple(facets.get("product_area", ())),
             categories=tuple(facets.get("category", ())),
         )
-        hits, notes, _ = retrieve(parsed, index, embedder, top=top)
-        groups = group_evidence(hits, embedder)
+        # one embedding per distinct text: relevance filtering and grouping look at the same hits
+        memo = _MemoEmbedder(embedder)
+        hits, notes, _ = retrieve(parsed, index, memo, top=top)
+        groups = group_evidence(hits, memo)
     finally:
         if own_index:
             index.close()
@@ -415,6 +417,22 @@ def ask(
         except InvalidCitations as error:
             notes.append(f"the language model's answer was rejected ({error}); extractive answer given")
     return Answer(parsed, text, groups, citations, evidence_ids, mode, notes)
+
+
+class _MemoEmbedder:
+    """Wraps an embedder for one question: a text already embedded is not embedded again."""
+
+    def __init__(self, embedder: Any) -> None:
+        self.embedder = embedder
+        self.vectors: dict[str, Any] = {}
+
+    def embed(self, texts: list[str]) -> Any:
+        import numpy
+
+        missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))
+        if missing:
+            self.vectors.update(zip(missing, self.embedder.embed(missing), strict=True))
+        return numpy.asarray([self.vectors[t] for t in texts], dtype=numpy.float32)
 
 
 class InvalidCitations(ValueError):
