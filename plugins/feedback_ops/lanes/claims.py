@@ -67,10 +67,13 @@ def utc_now() -> datetime:
 
 def is_write_conflict(error: BaseException) -> bool:
     """True for the error a warehouse raises when two transactions changed the same rows: DuckDB's
-    ``TransactionException`` (optimistic concurrency control), Delta's ``Concurrent*Exception`` on Databricks."""
+    ``TransactionException`` (optimistic concurrency control) - or its ``ConstraintException`` "Duplicate key"
+    when both inserted the same key, which the retried transaction then sees as written -, Delta's
+    ``Concurrent*Exception`` on Databricks."""
     name = type(error).__name__
     text = str(error)
-    return name == "TransactionException" or "Conflict" in text or "Concurrent" in text
+    duplicate_key = name == "ConstraintException" and "Duplicate key" in text
+    return name == "TransactionException" or duplicate_key or "Conflict" in text or "Concurrent" in text
 
 
 def retry_on_conflict(
