@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from feedback_ops.enrich.runner import enrich_pending
 from feedback_ops.ingest.bronze import load_landing_to_bronze
-from feedback_ops.pipeline import current_enrichment_version
+from feedback_ops.pipeline import current_enrichment_version, enrich
 from feedback_ops.transform.dbt_runner import run_dbt
 from feedback_ops.warehouse import open_warehouse
 
@@ -18,7 +18,7 @@ def test_lane_spend_counts_each_lanes_records_per_day(settings):
         urgent = enrich_pending(
             warehouse, settings, lane="urgent", feedback_ids=ids["feedback_id"][:4].tolist()
         )
-        micro = enrich_pending(warehouse, settings, lane="micro_batch")
+    micro = enrich(settings)  # the main DAG's stage: the micro-batch lane, whatever each record's urgency
     version = current_enrichment_version(settings)
     # the mart, its parents (the enrichment staging view), its data tests and its unit test
     run_dbt("build", settings, select="+rpt_lane_spend_daily", dbt_vars={"enrichment_version": version})
@@ -27,6 +27,10 @@ def test_lane_spend_counts_each_lanes_records_per_day(settings):
 
     assert spend["lane"].tolist() == ["micro_batch", "urgent"]
     by_lane = dict(zip(spend["lane"], spend["records"], strict=True))
-    assert by_lane == {"urgent": urgent.enriched, "micro_batch": micro.enriched + micro.reused_by_text_hash}
+    assert micro["lane"] == "micro_batch"
+    assert by_lane == {
+        "urgent": urgent.enriched,
+        "micro_batch": micro["enriched"] + micro["reused_by_text_hash"],
+    }
     assert set(spend["enrichment_version"]) == {version}
     assert spend["cost_usd"].sum() == 0.0  # local models cost nothing

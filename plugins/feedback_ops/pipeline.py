@@ -95,10 +95,11 @@ def enrich(settings: Settings | None = None) -> dict[str, Any]:
     from feedback_ops.enrich.runner import enrich_pending
     from feedback_ops.warehouse import open_warehouse
 
-    settings = settings or get_settings()
+    # The main DAG is the micro-batch lane: its cost controls apply, and its rows (and spend) carry its name.
+    settings = (settings or get_settings()).for_lane("micro_batch")
     started_at = datetime.now(UTC).replace(tzinfo=None)
     with open_warehouse(settings) as warehouse:
-        cheap = enrich_pending(warehouse, settings)
+        cheap = enrich_pending(warehouse, settings, lane="micro_batch")
         rich = enrich_rich_pending(warehouse, settings, cheap.enrichment_version)
         drift = record_run_labels(warehouse, cheap.enrichment_version, started_at, run_id=uuid.uuid4().hex)
     return {**cheap.as_dict(), "rich_pass": rich.as_dict(), "label_drift": drift.as_dict()}

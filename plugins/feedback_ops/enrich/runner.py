@@ -210,8 +210,8 @@ def enrich_pending(
     Args:
         enricher: the backend (``backends.make_enricher(settings)`` — the configured one — if None).
         lane: the lane running (``urgent``, ``micro_batch``, ``batch``), stamped on its claims and on the rows
-            it writes; None (the main DAG) claims as ``micro_batch`` and keeps the lane each record's urgency
-            routes it to.
+            it writes (the main DAG passes ``micro_batch``); None (a direct call, e.g. the evaluation
+            harness) claims as ``micro_batch`` and keeps the lane each record's urgency routes it to.
         feedback_ids: enrich only these records (the urgent lane's new arrivals); None: every pending one.
     """
     from feedback_ops.enrich.backends import begin_run, make_enricher, run_batch
