@@ -34,3 +34,18 @@ def test_lane_spend_counts_each_lanes_records_per_day(settings):
     }
     assert set(spend["enrichment_version"]) == {version}
     assert spend["cost_usd"].sum() == 0.0  # local models cost nothing
+
+
+def test_lane_cost_controls_come_from_the_environment(monkeypatch):
+    from feedback_ops.config import LanesSettings, Settings
+
+    monkeypatch.setenv("FEEDBACK_OPS_BATCH_SIZE", "64")
+    monkeypatch.setenv("FEEDBACK_OPS_LLM_RUN_BUDGET_USD", "2.5")
+    monkeypatch.setenv("FEEDBACK_OPS_LANE_URGENT_BATCH_SIZE", "8")
+    lanes = LanesSettings.from_env()
+    # the main DAG is the micro-batch lane: without lane settings it keeps the general knobs
+    assert (lanes.lane("micro_batch").batch_size, lanes.lane("micro_batch").budget_usd) == (64, 2.5)
+    assert lanes.lane("urgent").batch_size == 8 and lanes.lane("batch").batch_size == 2000
+    monkeypatch.setenv("FEEDBACK_OPS_LANE_MICRO_BATCH_BATCH_SIZE", "128")
+    micro = Settings.from_env().for_lane("micro_batch")
+    assert micro.batch_size == 128 and micro.llm.run_budget_usd == 2.5

@@ -7,6 +7,7 @@ JSONL alert log, all under ``.local/`` in the project folder. Code never branche
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -360,8 +361,19 @@ class LanesSettings:
         trigger = os.environ.get("FEEDBACK_OPS_URGENT_TRIGGER") or defaults.urgent_trigger
         if trigger not in URGENT_TRIGGERS:
             raise ValueError(f"FEEDBACK_OPS_URGENT_TRIGGER={trigger!r}; expected one of {URGENT_TRIGGERS}")
+        # The micro-batch lane is the main DAG: without lane-specific settings it keeps the general knobs.
+        defaults_from_env = {
+            **DEFAULT_LANES,
+            "micro_batch": dataclasses.replace(
+                DEFAULT_LANES["micro_batch"],
+                budget_usd=_env_float(
+                    "FEEDBACK_OPS_LLM_RUN_BUDGET_USD", DEFAULT_LANES["micro_batch"].budget_usd
+                ),
+                batch_size=_env_int("FEEDBACK_OPS_BATCH_SIZE", DEFAULT_LANES["micro_batch"].batch_size),
+            ),
+        }
         return cls(
-            lanes={name: LaneSettings.from_env(name, lane) for name, lane in DEFAULT_LANES.items()},
+            lanes={name: LaneSettings.from_env(name, lane) for name, lane in defaults_from_env.items()},
             claim_lease_s=_env_float("FEEDBACK_OPS_CLAIM_LEASE_S", defaults.claim_lease_s),
             urgent_trigger=trigger,
             urgent_poll_s=_env_float("FEEDBACK_OPS_URGENT_POLL_S", defaults.urgent_poll_s),
