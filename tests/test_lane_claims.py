@@ -229,3 +229,96 @@ def test_a_live_claim_is_not_taken_and_an_expired_one_is(lane_settings):
     assert lanes == ["batch"]
     with pytest.raises(ValueError, match="lease must be positive"):
         ClaimBook(None, "v1", "urgent", lease_s=0)
+
+
+class CountingRichEnricher:
+    """The real local rich pass, recording which records each lane sent to it (and holding its first batch)."""
+
+    def __init__(self, inner, on_batch) -> None:
+        self.inner, self.on_batch, self.calls = inner, on_batch, []
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    def enrich(self, rows):
+        self.calls.append([row["feedback_id"] for row in rows])
+        self.on_batch(len(self.calls))
+        return self.inner.enrich(rows)
+
+
+def test_two_lanes_overlapping_in_the_rich_pass_explain_each_record_once(lane_settings, tmp_path):
+    from feedback_ops.enrich.rich import LocalRichEnricher
+    from feedback_ops.enrich.rich_runner import enrich_rich_pending
+
+    # route every record to the rich pass (a configuration change, as an operator would make it)
+    routing = tmp_path / "routing.yaml"
+    routing.write_text(
+        (PROJECT_ROOT / "include" / "routing.yaml")
+        .read_text()
+        .replace("sample_rate: 0.02", "sample_rate: 1.0")
+    )
+    settings = dataclasses.replace(lane_settings, routing_path=routing)
+    with open_warehouse(settings) as warehouse:
+        version = enrich_pending(warehouse, settings).enrichment_version
+        expected = silver_ids(warehouse)
+    both_started = threading.Barrier(2, timeout=120)
+
+    def hold_first_batch(number: int) -> None:
+        if number == 1:
+            both_started.wait()  # neither lane writes before the other has claimed a batch
+
+    lanes = {
+        name: CountingRichEnricher(LocalRichEnricher(settings), hold_first_batch)
+        for name in ("urgent", "micro_batch")
+    }
+    stats, errors = {}, []
+
+    def run(lane: str) -> None:
+        warehouse = DuckDBWarehouse(settings.warehouse_path)
+        try:
+            stats[lane] = enrich_rich_pending(warehouse, settings, version, lanes[lane], lane=lane)
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            warehouse.close()
+
+    threads = [threading.Thread(target=run, args=(lane,)) for lane in lanes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors, errors
+
+    sent = [i for enricher in lanes.values() for batch in enricher.calls for i in batch]
+    with open_warehouse(settings) as warehouse:
+        insights = warehouse.query_df(
+            "select feedback_id, count(*) as copies from enrichment.feedback_insights "
+            "where enrichment_version = ? group by 1 order by 1",
+            [version],
+        )
+        leftover = warehouse.scalar("select count(*) from enrichment.enrichment_claims")
+    assert all(enricher.calls for enricher in lanes.values())  # both lanes explained part of it
+    assert sorted(sent) == expected and len(sent) == len(set(sent))  # no record went to the model twice
+    assert insights["feedback_id"].tolist() == expected and set(insights["copies"]) == {1}
+    assert stats["urgent"].routed + stats["micro_batch"].routed == len(expected)
+    assert stats["urgent"].claimed_elsewhere + stats["micro_batch"].claimed_elsewhere >= 2
+    assert leftover == 0
+
+
+def test_the_urgent_lane_explains_only_its_arrivals(lane_settings, tmp_path):
+    from feedback_ops.enrich.rich_runner import enrich_rich_pending
+
+    routing = tmp_path / "routing.yaml"
+    routing.write_text(
+        (PROJECT_ROOT / "include" / "routing.yaml")
+        .read_text()
+        .replace("sample_rate: 0.02", "sample_rate: 1.0")
+    )
+    settings = dataclasses.replace(lane_settings, routing_path=routing)
+    with open_warehouse(settings) as warehouse:
+        version = enrich_pending(warehouse, settings).enrichment_version
+        arrivals = silver_ids(warehouse)[:3]
+        stats = enrich_rich_pending(warehouse, settings, version, lane="urgent", feedback_ids=arrivals)
+        explained = warehouse.query_df("select feedback_id from enrichment.feedback_insights order by 1")
+    assert stats.candidates == 3 and stats.routed == 3
+    assert explained["feedback_id"].tolist() == arrivals

@@ -52,16 +52,34 @@ class RichRunStats:
     candidates: int = 0
     routed: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    claimed_elsewhere: int = 0
+    """Routed records another lane's live claim held (that lane explains them)."""
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
 
 
 def enrich_rich_pending(
-    warehouse: DuckDBWarehouse, settings: Settings, enrichment_version: str, rich_enricher: Any | None = None
+    warehouse: DuckDBWarehouse,
+    settings: Settings,
+    enrichment_version: str,
+    rich_enricher: Any | None = None,
+    *,
+    lane: str = "micro_batch",
+    feedback_ids: list[str] | None = None,
 ) -> RichRunStats:
-    """Route the current cheap-pass results and write rich insights for the ones that need them."""
+    """Route the current cheap-pass results and write rich insights for the ones that need them.
+
+    Each batch is claimed first (``ClaimBook.for_rich_pass``): lanes running at the same time never send a
+    record to the (expensive) rich model twice; a record another lane holds is left to it.
+
+    Args:
+        lane: the lane running, named on its claims.
+        feedback_ids: consider only these records (the urgent lane's arrivals); None: every candidate.
+    """
     import pandas as pd
+
+    from feedback_ops.lanes.claims import ClaimBook
 
     if rich_enricher is None:
         from feedback_ops.enrich.rich import LocalRichEnricher
@@ -70,6 +88,8 @@ def enrich_rich_pending(
     rules = rich_enricher.rules
     stats = RichRunStats(rich_version=rich_enricher.rich_version)
     candidates = warehouse.query_df(CANDIDATES_SQL, [rich_enricher.rich_version, enrichment_version])
+    if feedback_ids is not None:
+        candidates = candidates[candidates["feedback_id"].isin(set(feedback_ids))]
     stats.candidates = len(candidates)
     routed = []
     for row in candidates.astype(object).where(candidates.notna(), None).to_dict("records"):
@@ -80,16 +100,35 @@ def enrich_rich_pending(
             routed.append({**row, "rich_reasons": reasons})
     reason_counts: Counter[str] = Counter(r for row in routed for r in row["rich_reasons"])
     stats.reasons = dict(reason_counts)
+    claims = ClaimBook.for_rich_pass(
+        warehouse, enrichment_version, rich_enricher.rich_version, lane, settings.lanes.claim_lease_s
+    )
     for start in range(0, len(routed), settings.batch_size):
-        insights = rich_enricher.enrich(routed[start : start + settings.batch_size])
+        batch = routed[start : start + settings.batch_size]
+        held = set(claims.claim([row["feedback_id"] for row in batch]))
+        stats.claimed_elsewhere += len(batch) - len(held)
+        batch = [row for row in batch if row["feedback_id"] in held]
+        if not batch:
+            continue
+        try:
+            insights = rich_enricher.enrich(batch)
+        except BaseException:
+            claims.release(sorted(held))  # pending again for the next run of any lane
+            raise
         now = datetime.now(UTC).replace(tzinfo=None)
-        frame = pd.DataFrame([{**i.model_dump(), "enriched_at": now} for i in insights])
-        with warehouse.transaction():
+
+        def write(still_held: set[str], insights: list[Any] = insights, now: datetime = now) -> None:
+            kept = [i for i in insights if i.feedback_id in still_held]
+            frame = pd.DataFrame([{**i.model_dump(), "enriched_at": now} for i in kept])
+            if frame.empty:
+                return
             warehouse.upsert(
                 "enrichment.feedback_insights",
                 frame,
                 keys=["feedback_id", "enrichment_version", "rich_version"],
             )
-            warehouse.upsert("enrichment.feedback_entities", _entity_frame(insights), keys=ENTITY_KEYS)
-        stats.routed += len(insights)
+            warehouse.upsert("enrichment.feedback_entities", _entity_frame(kept), keys=ENTITY_KEYS)
+
+        written = claims.write_held(sorted(held), write)
+        stats.routed += sum(1 for i in insights if i.feedback_id in written)
     return stats

@@ -12,6 +12,10 @@ Nothing is lost: a lane killed mid-batch leaves its claims behind, and once thei
 (``settings.lanes.claim_lease_s``) expires any lane takes them over. Deferred records (budget, outage) have
 their claims released at once, so the next run sees them pending.
 
+The rich pass (summary, entities, root cause, next action: the strong, expensive tier) claims the same way
+(``ClaimBook.for_rich_pass``): its claims sit in the same table under ``rich_claim_key`` and take only records
+without insights at the (enrichment, rich) versions.
+
 Locally the warehouse is one DuckDB file: lanes in separate processes are serialized by the Airflow
 ``warehouse`` pool, and connections in one process run concurrent transactions that DuckDB's optimistic
 concurrency control makes conflict; a conflicting claim or write is retried (``retry_on_conflict``).
@@ -45,6 +49,23 @@ CLAIM_SQL = f"""
     -- only an expired lease changes hands: a live one stays with the lane holding it
     where enrichment_claims.lease_expires_at <= excluded.claimed_at
 """
+
+RICH_CLAIM_SQL = f"""
+    insert into {CLAIMS} (feedback_id, enrichment_version, lane, claim_id, claimed_at, lease_expires_at)
+    select t.feedback_id, ?, ?, ?, ?, ?
+    from (select distinct unnest(?::varchar[]) as feedback_id) as t
+    left join enrichment.feedback_insights as i
+        on i.feedback_id = t.feedback_id and i.enrichment_version = ? and i.rich_version = ?
+    where i.feedback_id is null
+    on conflict (feedback_id, enrichment_version) do update set
+        lane = excluded.lane,
+        claim_id = excluded.claim_id,
+        claimed_at = excluded.claimed_at,
+        lease_expires_at = excluded.lease_expires_at
+    where enrichment_claims.lease_expires_at <= excluded.claimed_at
+"""
+"""The rich pass's claims: records without insights at (enrichment version, rich version), keyed by
+``rich_claim_key`` in the same table (a cheap-pass claim and a rich-pass claim on one record never collide)."""
 
 HELD_SQL = f"""
     select feedback_id from {CLAIMS}
@@ -121,6 +142,22 @@ class ClaimBook:
     lane: str
     lease_s: float
     claim_id: str = ""
+    claim_sql: str = CLAIM_SQL
+    done_params: tuple[str, ...] = ()
+
+    @classmethod
+    def for_rich_pass(
+        cls, warehouse: Any, enrichment_version: str, rich_version: str, lane: str, lease_s: float
+    ) -> ClaimBook:
+        """Claims for the rich pass: a record is free while it has no insights at these versions."""
+        return cls(
+            warehouse,
+            rich_claim_key(enrichment_version, rich_version),
+            lane,
+            lease_s,
+            claim_sql=RICH_CLAIM_SQL,
+            done_params=(enrichment_version, rich_version),
+        )
 
     def __post_init__(self) -> None:
         if self.lease_s <= 0:
@@ -128,6 +165,8 @@ class ClaimBook:
                 f"a claim lease must be positive (FEEDBACK_OPS_CLAIM_LEASE_S), got {self.lease_s}"
             )
         self.claim_id = self.claim_id or f"{self.lane}-{uuid.uuid4().hex}"
+        # the cheap pass's claim SQL checks enrichment and quarantine at the claimed version itself
+        self.done_params = self.done_params or (self.enrichment_version, self.enrichment_version)
 
     def claim(self, feedback_ids: Sequence[str], now: datetime | None = None) -> list[str]:
         """Claim the records of ``feedback_ids`` that are free; returns those this run now holds (sorted)."""
@@ -138,12 +177,12 @@ class ClaimBook:
         def attempt() -> list[str]:
             claimed_at = now or utc_now()
             expires = claimed_at + timedelta(seconds=self.lease_s)
-            version = self.enrichment_version
+            key = self.enrichment_version
             try:
                 with self.warehouse.transaction():
                     self.warehouse.execute(
-                        CLAIM_SQL,
-                        [version, self.lane, self.claim_id, claimed_at, expires, ids, version, version],
+                        self.claim_sql,
+                        [key, self.lane, self.claim_id, claimed_at, expires, ids, *self.done_params],
                     )
             except Exception:
                 _rollback_quietly(self.warehouse)
@@ -181,6 +220,11 @@ class ClaimBook:
             return held
 
         return retry_on_conflict(attempt)
+
+
+def rich_claim_key(enrichment_version: str, rich_version: str) -> str:
+    """The ``enrichment_version`` column of a rich-pass claim: both versions, marked as the rich pass."""
+    return f"rich:{rich_version}@{enrichment_version}"
 
 
 def live_claims(warehouse: Any, enrichment_version: str, now: datetime | None = None) -> Any:

@@ -100,7 +100,7 @@ def screen_enrich_alert(files: list[str], settings: Settings | None = None) -> d
     with open_warehouse(settings) as warehouse:
         ids = warehouse.query_df(ARRIVED_IDS_SQL, [files])["feedback_id"].tolist()
         cheap = enrich_pending(warehouse, settings, lane=LANE, feedback_ids=ids)
-        rich = enrich_rich_pending(warehouse, settings, cheap.enrichment_version)
+        rich = enrich_rich_pending(warehouse, settings, cheap.enrichment_version, lane=LANE, feedback_ids=ids)
         alerts = raise_urgent_item_alerts(warehouse, settings, ids, cheap.enrichment_version, as_of=utc_now())
     return {
         "files": files,
