@@ -246,18 +246,23 @@ class CountingRichEnricher:
         return self.inner.enrich(rows)
 
 
-def test_two_lanes_overlapping_in_the_rich_pass_explain_each_record_once(lane_settings, tmp_path):
-    from feedback_ops.enrich.rich import LocalRichEnricher
-    from feedback_ops.enrich.rich_runner import enrich_rich_pending
-
-    # route every record to the rich pass (a configuration change, as an operator would make it)
+@pytest.fixture
+def rich_settings(lane_settings, tmp_path):
+    """``lane_settings`` routing every record to the rich pass (a routing-file change, as an operator makes)."""
     routing = tmp_path / "routing.yaml"
     routing.write_text(
         (PROJECT_ROOT / "include" / "routing.yaml")
         .read_text()
         .replace("sample_rate: 0.02", "sample_rate: 1.0")
     )
-    settings = dataclasses.replace(lane_settings, routing_path=routing)
+    return dataclasses.replace(lane_settings, routing_path=routing)
+
+
+def test_two_lanes_overlapping_in_the_rich_pass_explain_each_record_once(rich_settings):
+    settings = rich_settings
+    from feedback_ops.enrich.rich import LocalRichEnricher
+    from feedback_ops.enrich.rich_runner import enrich_rich_pending
+
     with open_warehouse(settings) as warehouse:
         version = enrich_pending(warehouse, settings).enrichment_version
         expected = silver_ids(warehouse)
@@ -305,16 +310,10 @@ def test_two_lanes_overlapping_in_the_rich_pass_explain_each_record_once(lane_se
     assert leftover == 0
 
 
-def test_the_urgent_lane_explains_only_its_arrivals(lane_settings, tmp_path):
+def test_the_urgent_lane_explains_only_its_arrivals(rich_settings):
+    settings = rich_settings
     from feedback_ops.enrich.rich_runner import enrich_rich_pending
 
-    routing = tmp_path / "routing.yaml"
-    routing.write_text(
-        (PROJECT_ROOT / "include" / "routing.yaml")
-        .read_text()
-        .replace("sample_rate: 0.02", "sample_rate: 1.0")
-    )
-    settings = dataclasses.replace(lane_settings, routing_path=routing)
     with open_warehouse(settings) as warehouse:
         version = enrich_pending(warehouse, settings).enrichment_version
         arrivals = silver_ids(warehouse)[:3]
