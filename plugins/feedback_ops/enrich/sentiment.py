@@ -32,6 +32,15 @@ neutral 0.610-0.619 / 0.601-0.610; TextBlob polarity and subjectivity as two mor
 item out of the neutral band 0.616 / 0.604. None reaches 0.65: the ceiling is the signal (MiniLM embeddings
 and 3,000 review sentences, no permissively licensed tweets or neutral statements), not the classifier on
 top, so the model is unchanged.
+
+Tried next (2026-11-28, same protocol; val / test macro-recall): all-MiniLM-L6-v2 fine-tuned end to end on the
+3,000 UCI sentences (binary head, 3 epochs, lr 3e-5, 64 tokens, label smoothing 0.1; about 20 CPU-minutes on
+the shared 2 cores), then this module's regression (C 0.1) on its embeddings: 0.628 / 0.623 (neutral recall
+0.36); its head alone 0.579 / 0.593; that score shrunk by VADER's neutral share (``s * (1 - 0.9 neu)``) 0.645
+/ 0.630; averaged with the current model's score, then shrunk, 0.647 / 0.632 at best. Those need a second
+encoder pass per record (about half the cheap-pass throughput) for +0.02, short of the target. Without a second
+encoder: the neutral-share shrink on the current score 0.632 / 0.614, plus an intensity cue ("!", elongated
+words, emoticons) 0.642 / 0.618, C 0.3 0.636 / 0.617: gains on val that mostly do not carry to test.
 """
 
 from __future__ import annotations
