@@ -28,7 +28,7 @@ export PATH := $(ROOT)/$(VENV)/bin:$(PATH)
 
 DEMO_DATE ?= 2026-11-22T00:00:00+00:00
 
-.PHONY: demo test install browser airflow-init up lint format dbt-docs clean lock
+.PHONY: demo test install browser java airflow-init up lint format dbt-docs clean lock
 
 ## demo: set everything up and run the whole pipeline through Airflow on the sample data
 demo: install airflow-init
@@ -47,7 +47,7 @@ test: install
 	$(BIN)/python -m pytest; status=$$?; \
 		if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
 
-install: $(VENV)/.installed browser
+install: $(VENV)/.installed browser java
 
 # Debian's headless Chromium renders the insights report in its test; installed when missing (as root with
 # apt-get, as on CI), a no-op when present.
@@ -58,6 +58,18 @@ browser:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 		else \
 			echo "chromium is missing: install it (Debian: sudo apt-get install -y chromium) or the report test fails"; \
+		fi; \
+	}
+
+# Debian's headless Java 17 runs the local Spark session of the dbt Spark SQL test (tests/test_dbt_spark.py);
+# installed when missing (as root with apt-get, as on CI), a no-op when `java` is present.
+java:
+	@command -v java >/dev/null 2>&1 || { \
+		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			echo "Installing Debian's openjdk-17-jre-headless (Java for the dbt-on-Spark test)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+		else \
+			echo "java is missing: install it (Debian: sudo apt-get install -y openjdk-17-jre-headless) or the Spark test fails"; \
 		fi; \
 	}
 

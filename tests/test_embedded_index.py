@@ -194,20 +194,56 @@ def test_ivf_recall_and_filters_on_a_larger_set(ivf_index, corpus):
     assert np.mean(recalls) >= 0.95
 
 
-def test_bm25_postings_score_exactly_like_the_fts_macro(ivf_index):
-    text = "refund for a late delivery, the card payment failed"
-    macro = dict(
-        ivf_index.connection.execute(
+def fts_macro_scores(index: EmbeddedIndex, text: str) -> dict[int, float]:
+    """BM25 scores of DuckDB's fts ``match_bm25`` macro over an fts index built afresh on every document."""
+    index.connection.execute("pragma create_fts_index('documents', 'unit_id', 'text', overwrite=1)")
+    return dict(
+        index.connection.execute(
             "select vector_key, fts_main_documents.match_bm25(unit_id, ?) as score from documents "
             "where score is not null",
             [text],
         ).fetchall()
     )
+
+
+def test_bm25_postings_score_exactly_like_the_fts_macro(ivf_index):
+    text = "refund for a late delivery, the card payment failed"
     keys, scores = ivf_index._bm25_scores(text, None)
+    macro = fts_macro_scores(ivf_index, text)
     assert len(macro) > 100 and set(keys.tolist()) == set(macro)
     assert np.allclose(scores, [macro[k] for k in keys.tolist()], rtol=1e-5)
     hits = ivf_index.query(text, None, top=5, filters={"channel": "chat"})
     assert len(hits) == 5 and all(h.metadata["channel"] == "chat" and h.bm25_rank for h in hits)
+
+
+def test_incremental_bm25_postings_equal_a_full_rebuild_after_inserts_replacements_and_deletes(tmp_path):
+    """Each refresh only tokenizes what was written since the last one; the scores stay those of an fts index
+    built over the whole table (document count, mean length and document frequencies all move)."""
+    texts = [
+        "Refund for a late delivery, the card payment failed",
+        "The app crashes when I open my card settings",
+        "Delivery was late again and nobody answers",
+        "the of and",  # only stopwords: a document of length zero, counted in the mean length as fts does
+        "Café payments: the refund never arrived; 3 days late!",
+        "Great service, quick refund",
+    ]
+    index = EmbeddedIndex(tmp_path / "bm25.duckdb", dimensions=DIMENSIONS)
+    vector = unit_vector(1)
+    index.upsert([doc(f"u{i}:0", text, vector) for i, text in enumerate(texts[:3])])
+    index.refresh()
+    index.upsert([doc(f"u{i}:0", text, vector) for i, text in enumerate(texts[3:], start=3)])
+    index.upsert([doc("u1:0", "The card payment app crashes on refund", vector)])  # replaced: new terms
+    index.delete(["u2:0"])
+    index.refresh()
+    assert index.connection.execute("select count(*) from bm25_docs").fetchone()[0] == index.count() == 5
+    for query in ("refund late delivery", "card payment", "cafe crashes", "answers", "the"):
+        keys, scores = index._bm25_scores(query, None)
+        macro = fts_macro_scores(index, query)
+        assert set(keys.tolist()) == set(macro), query
+        assert np.allclose(scores, [macro[k] for k in keys.tolist()], rtol=1e-5), query
+    assert [h.unit_id for h in index.query("crashes", None)] == ["u1:0"]  # the replaced text is found
+    assert not index.query("answers", None)  # the deleted document's only term is gone
+    index.close()
 
 
 def test_sidecar_is_rebuilt_when_deleted_corrupted_or_stale(tmp_path, corpus):

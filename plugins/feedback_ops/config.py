@@ -137,6 +137,10 @@ EMBEDDING_BACKENDS = ("local", "azure_openai", "openai_compatible")
 """``local``: all-MiniLM-L6-v2 in process (default); ``azure_openai``: an Azure OpenAI embeddings deployment;
 ``openai_compatible``: any endpoint speaking the OpenAI embeddings API (``FEEDBACK_OPS_LLM_BASE_URL``)."""
 
+LOCAL_EMBEDDERS = ("torch", "onnx-int8")
+"""How the local all-MiniLM-L6-v2 runs: ``torch`` (sentence-transformers; bfloat16 where the CPU has it
+natively, else float32; the default) or ``onnx-int8`` (ONNX Runtime, int8 weights; ``embed.onnx_int8``)."""
+
 SEARCH_BACKENDS = ("embedded", "azure_ai_search")
 """``embedded``: the DuckDB index under ``.local/index/`` (default); ``azure_ai_search``: Azure AI Search."""
 
@@ -467,6 +471,8 @@ class Settings:
         enrichment_backend: ``local`` (default), ``azure_openai`` or ``openai_compatible`` (ENRICHMENT_BACKENDS).
         llm: the cloud language-model settings (``LanguageModelSettings``).
         embedding_backend: ``local`` (default), ``azure_openai`` or ``openai_compatible`` (EMBEDDING_BACKENDS).
+        local_embedder: ``torch`` (default) or ``onnx-int8`` (LOCAL_EMBEDDERS): the runtime of the local
+            MiniLM, for the embed stage and the local enrichment models alike.
         embedding: the cloud embeddings settings (``EmbeddingSettings``).
         search_backend: ``embedded`` (default) or ``azure_ai_search`` (SEARCH_BACKENDS).
         azure_search: the Azure AI Search settings (``AzureSearchSettings``).
@@ -501,6 +507,7 @@ class Settings:
     enrichment_backend: str = "local"
     llm: LanguageModelSettings = field(default_factory=LanguageModelSettings)
     embedding_backend: str = "local"
+    local_embedder: str = "torch"
     embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
     search_backend: str = "embedded"
     azure_search: AzureSearchSettings = field(default_factory=AzureSearchSettings)
@@ -538,6 +545,7 @@ class Settings:
             enrichment_backend=os.environ.get("FEEDBACK_OPS_ENRICHMENT_BACKEND", "local"),
             llm=LanguageModelSettings.from_env(),
             embedding_backend=os.environ.get("FEEDBACK_OPS_EMBEDDING_BACKEND", "local"),
+            local_embedder=os.environ.get("FEEDBACK_OPS_LOCAL_EMBEDDER", "torch"),
             embedding=EmbeddingSettings.from_env(),
             search_backend=os.environ.get("FEEDBACK_OPS_SEARCH_BACKEND", "embedded"),
             azure_search=AzureSearchSettings.from_env(),

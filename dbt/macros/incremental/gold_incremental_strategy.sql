@@ -1,8 +1,14 @@
 {#
-    The incremental strategy of the gold marts that are upserted by key (fct_feedback). DuckDB has no MERGE
-    in dbt-duckdb's incremental materialization, so locally the changed keys are deleted and re-inserted in
-    one transaction; Databricks (Delta) and Spark merge on the unique key. Used inside `config()`, so it is
-    resolved at parse time from the target's adapter type.
+    The incremental strategy of the gold marts that are upserted by key (fct_feedback). Used inside `config()`,
+    so it is resolved at parse time from the target's adapter type (dbt-databricks dispatches databricks__,
+    then spark__, then default__):
+    - DuckDB: dbt-duckdb has no MERGE in its incremental materialization, so the changed keys are deleted and
+      re-inserted in one transaction (delete+insert).
+    - Databricks: Delta tables merge on the unique key.
+    - Plain Spark (the local `spark` target of the dialect check): without Delta there is no MERGE, and
+      `append` would duplicate a rebuilt item. `insert_overwrite` on a table partitioned by `created_date`
+      replaces whole days (dynamic partition overwrite), so a model using it rebuilds every item of each day
+      that holds a changed item (fct_feedback's `rebuilt_feedback_ids`).
 #}
 {% macro gold_incremental_strategy() -%}
     {{ return(adapter.dispatch('gold_incremental_strategy', 'feedback_ops')()) }}
@@ -14,4 +20,12 @@
 
 {% macro duckdb__gold_incremental_strategy() -%}
     {{ return('delete+insert') }}
+{%- endmacro %}
+
+{% macro spark__gold_incremental_strategy() -%}
+    {{ return('insert_overwrite') }}
+{%- endmacro %}
+
+{% macro databricks__gold_incremental_strategy() -%}
+    {{ return('merge') }}
 {%- endmacro %}

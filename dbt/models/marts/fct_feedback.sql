@@ -14,10 +14,17 @@
     - its row predates the `source_updated_at` column (null: an upgraded table heals itself in one run).
     Silver rows are never removed (bronze is append-only and the first occurrence of an item wins); a change
     of the silver rules that drops items needs `dbt build --full-refresh`.
+
+    The rebuilt rows are upserted by feedback_id (merge on Databricks, delete+insert on DuckDB). Plain Spark
+    (the local `spark` target) has no MERGE without Delta: the table is partitioned by created_date and each
+    run replaces whole partitions (insert_overwrite), so every item of a day holding a changed item is rebuilt
+    (`rebuilt_feedback_ids`).
 -#}
 {%- set enrichment_version = var('enrichment_version', none) -%}
 {%- set rich_version = var('rich_version', none) -%}
 {%- set lookback_minutes = var('fct_feedback_lookback_minutes', 60) | int -%}
+{#- insert_overwrite (plain Spark, no Delta) replaces whole created_date partitions, not single items -#}
+{%- set replaces_whole_days = feedback_ops.gold_incremental_strategy() == 'insert_overwrite' -%}
 
 {{
     config(
@@ -25,6 +32,7 @@
         unique_key='feedback_id',
         incremental_strategy=feedback_ops.gold_incremental_strategy(),
         on_schema_change='append_new_columns',
+        partition_by=(['created_date'] if replaces_whole_days else none),
         liquid_clustered_by=(['created_date'] if target.type == 'databricks' else none),
     )
 }}
@@ -137,13 +145,28 @@ changed_feedback_ids as (
 
 ),
 
+rebuilt_feedback_ids as (
+
+    {% if replaces_whole_days -%}
+    -- a partition (day) is replaced whole: every item of a day that holds a changed item is rebuilt
+    select feedback_id from all_feedback
+    where cast(created_at as date) in (
+        select cast(created_at as date) from all_feedback
+        where feedback_id in (select feedback_id from changed_feedback_ids)
+    )
+    {%- else -%}
+    select feedback_id from changed_feedback_ids
+    {%- endif %}
+
+),
+
 {% endif %}
 
 feedback as (
 
     select * from all_feedback
     {% if is_incremental() -%}
-    where feedback_id in (select feedback_id from changed_feedback_ids)
+    where feedback_id in (select feedback_id from rebuilt_feedback_ids)
     {%- endif %}
 
 ),
@@ -152,7 +175,7 @@ enrichments as (
 
     select * from all_enrichments
     {% if is_incremental() -%}
-    where feedback_id in (select feedback_id from changed_feedback_ids)
+    where feedback_id in (select feedback_id from rebuilt_feedback_ids)
     {%- endif %}
 
 ),
@@ -182,7 +205,7 @@ insights as (
 
     select * from all_insights
     {% if is_incremental() -%}
-    where feedback_id in (select feedback_id from changed_feedback_ids)
+    where feedback_id in (select feedback_id from rebuilt_feedback_ids)
     {%- endif %}
 
 ),
@@ -211,7 +234,7 @@ decisions as (
 
     select * from all_decisions
     {% if is_incremental() -%}
-    where feedback_id in (select feedback_id from changed_feedback_ids)
+    where feedback_id in (select feedback_id from rebuilt_feedback_ids)
     {%- endif %}
 
 ),

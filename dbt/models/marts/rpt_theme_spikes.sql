@@ -92,38 +92,25 @@ data_days as (
 
 ),
 
-overall_level as (
-
-    select percentile_cont(0.5) within group (order by total_volume) as overall_median
-    from data_days
-
-),
-
-weekday_levels as (
-
-    select
-        day_of_week,
-        percentile_cont(0.5) within group (order by total_volume) as weekday_median
-
-    from data_days
-    group by day_of_week
-
-),
-
 -- how busy each weekday is against a typical day (weekends are quieter): volumes are divided by this factor
--- before they are compared, so a busy Monday is not a spike and a quiet Sunday is not a drop
+-- before they are compared, so a busy Monday is not a spike and a quiet Sunday is not a drop. The medians are
+-- window aggregates over data_days, so data_days is read once (each extra reference of a CTE is inlined again
+-- by Spark's optimizer, and this model's plan is large).
 weekday_factors as (
 
     select
-        weekday_levels.day_of_week,
+        created_date,
         {% if weekday_adjusted -%}
-        greatest(weekday_levels.weekday_median / greatest(overall_level.overall_median, 1), 0.25)
+        greatest(
+            median(total_volume) over (partition by day_of_week)
+                / greatest(median(total_volume) over (), 1),
+            0.25
+        )
         {%- else -%}
         1.0
         {%- endif %} as weekday_factor
 
-    from weekday_levels
-    cross join overall_level
+    from data_days
 
 ),
 
@@ -142,7 +129,7 @@ themes as (
 theme_days as (
 
     select
-        data_days.created_date,
+        weekday_factors.created_date,
         themes.category,
         themes.product_area,
         coalesce(daily_volumes.volume, 0) as volume,
@@ -151,13 +138,11 @@ theme_days as (
         coalesce(daily_volumes.volume, 0) / weekday_factors.weekday_factor as adjusted_volume
 
     from themes
-    cross join data_days
-    inner join weekday_factors
-        on data_days.day_of_week = weekday_factors.day_of_week
+    cross join weekday_factors
     left join daily_volumes
         on themes.category = daily_volumes.category
         and themes.product_area is not distinct from daily_volumes.product_area
-        and data_days.created_date = daily_volumes.created_date
+        and weekday_factors.created_date = daily_volumes.created_date
 
 ),
 
@@ -179,6 +164,20 @@ trailing_windows as (
 
 ),
 
+-- the window's median on every trailing row, so the deviations need no join back to the medians
+trailing_medians as (
+
+    select
+        created_date,
+        category,
+        product_area,
+        trailing_volume,
+        median(trailing_volume) over (partition by created_date, category, product_area) as baseline_median
+
+    from trailing_windows
+
+),
+
 baselines as (
 
     select
@@ -186,41 +185,11 @@ baselines as (
         category,
         product_area,
         count(*) as baseline_days,
-        percentile_cont(0.5) within group (order by trailing_volume) as baseline_median
+        max(baseline_median) as baseline_median,
+        -- median absolute deviation from the window's median
+        percentile_cont(0.5) within group (order by abs(trailing_volume - baseline_median)) as mad
 
-    from trailing_windows
-    group by
-        created_date,
-        category,
-        product_area
-
-),
-
-deviations as (
-
-    select
-        trailing_windows.created_date,
-        trailing_windows.category,
-        trailing_windows.product_area,
-        abs(trailing_windows.trailing_volume - baselines.baseline_median) as absolute_deviation
-
-    from trailing_windows
-    inner join baselines
-        on trailing_windows.created_date = baselines.created_date
-        and trailing_windows.category = baselines.category
-        and trailing_windows.product_area is not distinct from baselines.product_area
-
-),
-
-dispersions as (
-
-    select
-        created_date,
-        category,
-        product_area,
-        percentile_cont(0.5) within group (order by absolute_deviation) as mad
-
-    from deviations
+    from trailing_medians
     group by
         created_date,
         category,
@@ -241,21 +210,17 @@ scored as (
         coalesce(baselines.baseline_days, 0) as baseline_days,
         baselines.baseline_median,
         baselines.baseline_median * theme_days.weekday_factor as expected_volume,
-        dispersions.mad,
+        baselines.mad,
         -- robust z on weekday-adjusted volumes: 1.4826 * MAD estimates the standard deviation, and the floor
         -- of 1 keeps flat baselines from exploding
         (theme_days.adjusted_volume - baselines.baseline_median)
-            / greatest(1.4826 * dispersions.mad, 1) as robust_z
+            / greatest(1.4826 * baselines.mad, 1) as robust_z
 
     from theme_days
     left join baselines
         on theme_days.created_date = baselines.created_date
         and theme_days.category = baselines.category
         and theme_days.product_area is not distinct from baselines.product_area
-    left join dispersions
-        on theme_days.created_date = dispersions.created_date
-        and theme_days.category = dispersions.category
-        and theme_days.product_area is not distinct from dispersions.product_area
     where theme_days.volume > 0
 
 ),

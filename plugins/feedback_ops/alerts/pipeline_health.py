@@ -381,15 +381,18 @@ def raise_pipeline_health_alerts(
     return raise_health_signals(warehouse, settings, signals, as_of, routing, sleep)
 
 
-def source_freshness(settings: Settings) -> list[dict[str, Any]]:
+def source_freshness(settings: Settings, dbt_vars: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Run ``dbt source freshness`` and return its per-table results (``sources.json``); a breach at
-    ``error_after`` makes dbt report failure, which is a result here, not an exception."""
+    ``error_after`` makes dbt report failure, which is a result here, not an exception.
+
+    ``dbt_vars``: the vars of the run's other dbt commands (``pipeline.dbt_vars``); freshness reads none, but
+    the same vars let dbt reuse its parsed project instead of parsing it again."""
     from feedback_ops.transform.dbt_runner import DbtBuildFailed, run_dbt
 
     artifact = settings.dbt_target_dir / "sources.json"
     artifact.unlink(missing_ok=True)
     try:
-        run_dbt("source freshness", settings)
+        run_dbt("source freshness", settings, dbt_vars=dbt_vars)
     except DbtBuildFailed as failure:
         if not artifact.exists():
             raise

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from feedback_ops.config import Settings, get_settings
 from feedback_ops.embed.base import Embedder
-from feedback_ops.embed.local import LocalEmbedder
+from feedback_ops.embed.factory import make_local_embedder
 from feedback_ops.enrich import category as category_model
 from feedback_ops.enrich.category import CategoryClassifier, CategoryPrediction, predict_all
 from feedback_ops.enrich.language import detect_languages, latin_share
@@ -98,7 +98,8 @@ class LocalEnricher:
 
     Args:
         settings: paths of the taxonomy, prompts, training data and model artifacts (process settings if None).
-        embedder: the embedder (a ``LocalEmbedder`` if None); its version is part of the model version.
+        embedder: the embedder (the local MiniLM in the configured runtime, ``make_local_embedder``, if
+            None); its version is part of the model version.
         id_patterns: redaction patterns for business identifiers (those of ``settings.redaction_config_path``
             if None).
     """
@@ -113,7 +114,7 @@ class LocalEnricher:
         id_patterns: Mapping[str, str] | None = None,
     ) -> None:
         self.settings = settings or get_settings()
-        self.embedder = embedder or LocalEmbedder()
+        self.embedder = embedder or make_local_embedder(self.settings)
         self.redactor = Redactor(id_patterns, load_redaction_config(self.settings.redaction_config_path))
         self.taxonomy = load_taxonomy(self.settings.taxonomy_path)
         self.urgency_rules = UrgencyRules(self.taxonomy)

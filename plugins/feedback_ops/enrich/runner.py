@@ -96,20 +96,17 @@ def _items(frame: Any) -> list[Any]:
 
 
 def _embedding_frame(results: list[Any], vectors: Any, embedder: Any, now: datetime) -> Any:
-    import pandas as pd
+    from feedback_ops.search.sync import embedding_rows
 
-    return pd.DataFrame(
-        {
-            "unit_id": [f"{r.feedback_id}:0" for r in results],
-            "feedback_id": [r.feedback_id for r in results],
-            # The hash of the redacted text embedded, as for every analysis unit (search.units): the vector is
-            # that of unit 0, and a changed redaction of the same original text is embedded again.
-            "text_hash": [unit_text_hash(r.redacted_text or "") for r in results],
-            "embedding_model": embedder.model_name,
-            "embedding_version": embedder.version,
-            "vector": [list(map(float, v)) for v in vectors],
-            "embedded_at": now,
-        }
+    return embedding_rows(
+        [f"{r.feedback_id}:0" for r in results],
+        [r.feedback_id for r in results],
+        # The hash of the redacted text embedded, as for every analysis unit (search.units): the vector is
+        # that of unit 0, and a changed redaction of the same original text is embedded again.
+        [unit_text_hash(r.redacted_text or "") for r in results],
+        embedder,
+        vectors,
+        now,
     )
 
 

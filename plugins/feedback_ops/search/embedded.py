@@ -12,11 +12,16 @@ exact search; indexing 60 -> 2,400-4,600 units/s; figures and conditions in its 
   row: ~60 documents/s). Every write bumps a ``generation`` counter in the ``index_state`` table in the same
   transaction; everything derived from the documents records the generation it was built at, so a derived
   structure that missed a write (a crash, another process) is noticed and rebuilt, never trusted.
-- **BM25 from a postings table.** DuckDB's fts ``match_bm25`` macro scans every term occurrence of the corpus
-  per query (0.4 s at 100k). ``refresh`` rebuilds the fts index as before, then precomputes each (term, unit)
-  BM25 weight from the fts tables into ``bm25_postings`` (the macro's tokenizer, stemmer, stopwords, k1 = 1.2,
-  b = 0.75 and base-10 idf: the scores are equal); a query loads the postings once per process into memory,
-  sorted by term, and sums the weights of its terms' postings with numpy.
+- **BM25 from postings kept incrementally.** DuckDB's fts ``match_bm25`` macro scans every term occurrence of
+  the corpus per query (0.4 s at 100k), and its index can only be rebuilt over every document (what every
+  sync did, so a few new records paid for re-tokenizing the whole history). ``refresh`` tokenizes only the
+  documents written since the last refresh and drops the postings of removed or replaced ones
+  (``bm25_terms``: term frequency per (term, unit); ``bm25_docs``: length per unit; ``bm25_dict``), with
+  fts's own tokenizer macro and stopword list (built once, while the table is empty); a query loads the
+  postings once per generation, sorted by term, and computes its terms' BM25 weights from the current
+  document count, mean length and document frequencies with numpy (k1 = 1.2, b = 0.75, base-10 idf: the
+  scores equal those of the macro over an fts index built afresh, which a test checks after inserts,
+  replacements and deletes).
 - **Vectors: a faiss IVF beside the DuckDB file.** An index of more than ``small_index_rows`` units keeps an
   IVF (inverted lists of fp16 vectors, ~sqrt(N) lists trained by k-means on a sample) in a sidecar file; the
   filter goes into the search as a bitmap of allowed keys, so it is applied while scanning (no over-fetch that
@@ -153,6 +158,10 @@ class EmbeddedIndex:
             )
             """
         )
+        if not self._has_fts() and not self.count():
+            # fts's tokenizer macro and stopword list, which the BM25 postings use; built while the table is
+            # empty it costs nothing (``_update_bm25``: the fts index itself is never used nor rebuilt)
+            self.connection.execute("pragma create_fts_index('documents', 'unit_id', 'text', overwrite=1)")
         # Hits are looked up by the keys the rankings produce: a point lookup, not a scan of the table.
         self.connection.execute("create index if not exists documents_vector_key on documents (vector_key)")
         self.connection.execute(
@@ -327,11 +336,11 @@ class EmbeddedIndex:
         return found
 
     def refresh(self) -> None:
-        """Bring the derived structures up to the last write: the fts index and its BM25 postings (DuckDB's
-        fts index is not updated incrementally), and the IVF sidecar of a large index (written if changed)."""
+        """Bring the derived structures up to the last write: the BM25 postings (for the documents written or
+        removed since the last refresh only), and the IVF sidecar of a large index (written if changed)."""
         generation = self.generation
-        if self._state("bm25_generation") != generation or not self._has_fts():
-            self._build_bm25(generation)
+        if self._state("bm25_generation") != generation or not self._has_bm25_tables():
+            self._update_bm25(generation)
         if self._ivf is not None and self._ivf_generation == generation:
             if self._ivf.ntotal > 2 * max(self._ivf_trained_on, 1):
                 self._build_ivf(generation)  # grown far past what its lists were trained on: retrain
@@ -340,57 +349,121 @@ class EmbeddedIndex:
         elif self.count() > self.small_index_rows and self._sidecar_generation() != generation:
             self._vector_index(generation)
 
-    def _build_bm25(self, generation: int) -> None:
-        """The fts index, then every (term, unit) BM25 weight precomputed from its tables, sorted by term."""
-        self.connection.execute("pragma create_fts_index('documents', 'unit_id', 'text', overwrite=1)")
-        self.connection.execute("begin transaction")
+    def _has_bm25_tables(self) -> bool:
+        found = self.connection.execute(
+            "select count(*) from information_schema.tables where table_schema = 'main' "
+            "and table_name in ('bm25_dict', 'bm25_terms', 'bm25_docs')"
+        ).fetchone()[0]
+        return found == 3 and self._has_fts()
+
+    def _update_bm25(self, generation: int) -> None:
+        """Bring the postings up to the documents table: drop those of removed (or replaced) documents, add
+        those of new ones. Cost follows the change, not the index size.
+
+        DuckDB's fts index cannot be updated, only rebuilt over every document (``create_fts_index``: ~1 s
+        per 15k units on 2 cores, so every sync of a few new records re-tokenized the whole history). It is
+        built once per index file, for its tokenizer macro (``fts_main_documents.tokenize``) and stopword list,
+        which the postings here use exactly as it does: tokens of the accent-stripped lower-cased text, minus
+        stopwords and empty tokens, Porter-stemmed. Kept per document: the term frequencies (``bm25_terms``)
+        and the length in terms (``bm25_docs``, zero-length documents included, as fts counts them); the BM25
+        weight itself depends on the document count, the mean length and each term's document frequency,
+        which every write changes, so it is computed at query time from these (``_bm25_postings``).
+        """
+        connection = self.connection
+        if not self._has_fts():  # an index file filled before it had one: built once, over what it holds
+            connection.execute("pragma create_fts_index('documents', 'unit_id', 'text', overwrite=1)")
+        connection.execute("begin transaction")
         try:
-            self.connection.execute(
-                f"""
-                create or replace table bm25_postings as
-                with stats as (select num_docs, avgdl from fts_main_documents.stats),
-                term_frequency as (
-                    select termid, docid, count(*) as tf from fts_main_documents.terms group by termid, docid
-                )
-                select
-                    tf.termid,
-                    d.vector_key,
-                    (
-                        log10(((stats.num_docs - dict.df) + 0.5) / (dict.df + 0.5) + 1)
-                        * tf.tf * ({BM25_K1} + 1)
-                        / (tf.tf + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * docs.len / stats.avgdl))
-                    )::float as weight
-                from term_frequency as tf
-                join fts_main_documents.dict as dict on dict.termid = tf.termid
-                join fts_main_documents.docs as docs on docs.docid = tf.docid
-                join documents as d on d.unit_id = docs.name
-                cross join stats
-                order by tf.termid, d.vector_key
+            connection.execute("drop table if exists bm25_postings")  # older layout: precomputed weights
+            connection.execute(
+                "create table if not exists bm25_dict (termid integer primary key, term varchar not null)"
+            )
+            connection.execute(
+                "create table if not exists bm25_terms "
+                "(termid integer not null, vector_key bigint not null, tf integer not null)"
+            )
+            connection.execute(
+                "create table if not exists bm25_docs (vector_key bigint primary key, len integer not null)"
+            )
+            gone = connection.execute(
+                "select vector_key from bm25_docs anti join documents using (vector_key)"
+            ).fetchnumpy()["vector_key"]
+            if len(gone):
+                keys = [int(key) for key in gone]
+                connection.execute("delete from bm25_terms where vector_key in (select unnest(?))", [keys])
+                connection.execute("delete from bm25_docs where vector_key in (select unnest(?))", [keys])
+            connection.execute(
+                """
+                create or replace temp table _bm25_new as
+                select vector_key, text from documents anti join bm25_docs using (vector_key)
                 """
             )
-            self.connection.execute(
+            connection.execute(
+                """
+                create or replace temp table _bm25_tokens as
+                select vector_key, stem(token, 'porter') as term
+                from (select vector_key, unnest(fts_main_documents.tokenize(text)) as token from _bm25_new)
+                where token <> '' and token not in (select sw from fts_main_documents.stopwords)
+                """
+            )
+            connection.execute(
+                """
+                insert into bm25_dict
+                select (select coalesce(max(termid), -1) from bm25_dict) + row_number() over (order by term),
+                    term
+                from (select distinct term from _bm25_tokens anti join bm25_dict using (term))
+                """
+            )
+            connection.execute(
+                """
+                insert into bm25_terms
+                select d.termid, t.vector_key, count(*)::integer
+                from _bm25_tokens as t join bm25_dict as d using (term)
+                group by d.termid, t.vector_key
+                """
+            )
+            connection.execute(
+                """
+                insert into bm25_docs
+                select n.vector_key, count(t.term)::integer
+                from _bm25_new as n left join _bm25_tokens as t using (vector_key)
+                group by n.vector_key
+                """
+            )
+            connection.execute("drop table _bm25_tokens")
+            connection.execute("drop table _bm25_new")
+            connection.execute(
                 "update index_state set value = ? where name = 'bm25_generation'", [generation]
             )
-            self.connection.execute("commit")
+            connection.execute("commit")
         except Exception:
-            self.connection.execute("rollback")
+            connection.execute("rollback")
             raise
         self._postings = None
 
-    def _bm25_postings(self, generation: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(offsets by termid, vector keys, weights)`` of the postings table, loaded once per generation."""
+    def _bm25_postings(self, generation: int) -> tuple[Any, ...]:
+        """``(offsets by termid, vector keys, term frequencies, length by key, document count, mean length)``
+        of the postings, sorted by term, loaded once per generation."""
         if self._postings is None or self._postings_generation != generation:
             columns = self.connection.execute(
-                "select termid, vector_key, weight from bm25_postings order by termid, vector_key"
+                "select termid, vector_key, tf from bm25_terms order by termid, vector_key"
             ).fetchnumpy()
+            docs = self.connection.execute("select vector_key, len from bm25_docs").fetchnumpy()
             termids = np.asarray(columns["termid"], dtype=np.int64)
             size = int(termids.max()) + 2 if len(termids) else 1
             offsets = np.zeros(size + 1, dtype=np.int64)
             np.cumsum(np.bincount(termids, minlength=size), out=offsets[1:])
+            doc_keys = np.asarray(docs["vector_key"], dtype=np.int64)
+            doc_lengths = np.asarray(docs["len"], dtype=np.float64)
+            length_by_key = np.zeros(int(doc_keys.max()) + 1 if len(doc_keys) else 1, dtype=np.float64)
+            length_by_key[doc_keys] = doc_lengths
             self._postings = (
                 offsets,
                 np.asarray(columns["vector_key"], dtype=np.int64),
-                np.asarray(columns["weight"], dtype=np.float32),
+                np.asarray(columns["tf"], dtype=np.float64),
+                length_by_key,
+                len(doc_keys),
+                float(doc_lengths.mean()) if len(doc_lengths) else 0.0,
             )
             self._postings_generation = generation
         return self._postings
@@ -527,16 +600,19 @@ class EmbeddedIndex:
         if not text.strip() or (allowed is not None and not allowed[1]):
             return nothing
         termids = self.connection.execute(
-            "select termid from fts_main_documents.dict where term in "
+            "select termid from bm25_dict where term in "
             "(select stem(unnest(fts_main_documents.tokenize(?)), 'porter'))",
             [text],
         ).fetchnumpy()["termid"]
-        offsets, keys, weights = self._bm25_postings(self.generation if generation is None else generation)
-        termids = [int(t) for t in termids if int(t) + 1 < len(offsets)]
+        postings = self._bm25_postings(self.generation if generation is None else generation)
+        offsets, keys = postings[0], postings[1]
+        termids = [
+            int(t) for t in termids if int(t) + 1 < len(offsets) and offsets[int(t) + 1] > offsets[int(t)]
+        ]
         if not termids:
             return nothing
         found_keys = np.concatenate([keys[offsets[t] : offsets[t + 1]] for t in termids])
-        found_weights = np.concatenate([weights[offsets[t] : offsets[t + 1]] for t in termids])
+        found_weights = np.concatenate([self._bm25_weights(postings, t) for t in termids])
         if allowed is not None:
             keep = allowed[0][found_keys]
             found_keys, found_weights = found_keys[keep], found_weights[keep]
@@ -546,6 +622,20 @@ class EmbeddedIndex:
         scores = np.bincount(found_keys, weights=found_weights)  # many: sum straight into a key-indexed array
         unique = np.flatnonzero(scores)
         return unique, scores[unique]
+
+    @staticmethod
+    def _bm25_weights(postings: tuple[Any, ...], termid: int) -> np.ndarray:
+        """The BM25 weight of each posting of ``termid``, as the fts ``match_bm25`` macro computes it (k1 = 1.2,
+        b = 0.75, base-10 idf over the current document count, mean length and the term's document frequency),
+        rounded to float32 as the precomputed weights were."""
+        offsets, keys, frequencies, length_by_key, documents, mean_length = postings
+        start, end = offsets[termid], offsets[termid + 1]
+        df = end - start
+        tf = frequencies[start:end]
+        lengths = length_by_key[keys[start:end]]
+        idf = math.log10((documents - df + 0.5) / (df + 0.5) + 1)
+        weights = idf * tf * (BM25_K1 + 1) / (tf + BM25_K1 * (1 - BM25_B + BM25_B * lengths / mean_length))
+        return weights.astype(np.float32)
 
     def _vector_ranking(
         self,

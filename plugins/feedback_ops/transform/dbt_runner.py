@@ -32,9 +32,11 @@ class DbtResult:
 
 def dbt_environment(settings: Settings) -> dict[str, str]:
     """Environment variables the dbt profile reads (``env_var()`` in ``dbt/profiles.yml``); on the databricks
-    target also the workspace's (``DATABRICKS_*``, from the environment or the Airflow connection)."""
+    target also the workspace's (``DATABRICKS_*``, from the environment or the Airflow connection); on the
+    spark target the folder of the local Spark session's warehouse and metastore."""
     environment = {
         "FEEDBACK_OPS_WAREHOUSE": str(settings.warehouse_path),
+        "FEEDBACK_OPS_SPARK_DIR": str(settings.local_dir / "spark"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     if settings.dbt_target == "databricks":

@@ -180,7 +180,8 @@ class DatabricksWarehouse:
             tuples.append(f"({', '.join(names)})")
         return ", ".join(tuples), params
 
-    def append(self, table: str, frame: pd.DataFrame) -> int:
+    def append(self, table: str, frame: pd.DataFrame | Any) -> int:
+        frame = _as_pandas(frame)
         if frame.empty:
             return 0
         columns = ", ".join(_checked(c) for c in frame.columns)
@@ -190,7 +191,8 @@ class DatabricksWarehouse:
                 cursor.execute(f"insert into {_checked(table)} ({columns}) values {values}", params)
         return len(frame)
 
-    def upsert(self, table: str, frame: pd.DataFrame, keys: Sequence[str]) -> int:
+    def upsert(self, table: str, frame: pd.DataFrame | Any, keys: Sequence[str]) -> int:
+        frame = _as_pandas(frame)
         if frame.empty:
             return 0
         duplicated = frame.duplicated(subset=list(keys), keep=False)
@@ -218,6 +220,16 @@ class DatabricksWarehouse:
 
     def close(self) -> None:
         self.connection.close()
+
+
+def _as_pandas(frame: Any) -> pd.DataFrame:
+    """A pandas DataFrame of ``frame``; an Arrow table (the local stages write vectors as Arrow) becomes one
+    with plain Python values (lists of floats for vectors), which the parameter binding here takes."""
+    if hasattr(frame, "to_pydict"):
+        import pandas as pd
+
+        return pd.DataFrame(frame.to_pydict())
+    return frame
 
 
 def merge_sql(table: str, columns: Sequence[str], keys: Sequence[str], values_sql: str) -> str:

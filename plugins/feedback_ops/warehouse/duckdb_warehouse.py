@@ -80,10 +80,11 @@ class DuckDBWarehouse:
         for batch in reader:
             yield pa.Table.from_batches([batch])
 
-    def append(self, table: str, frame: pd.DataFrame) -> int:
-        if frame.empty:
+    def append(self, table: str, frame: pd.DataFrame | pa.Table) -> int:
+        """Insert the rows of a pandas DataFrame or an Arrow table (vectors: Arrow, no Python lists)."""
+        if not _row_count(frame):
             return 0
-        columns = ", ".join(_checked(c) for c in frame.columns)
+        columns = ", ".join(_checked(c) for c in _column_names(frame))
         self.connection.register("_incoming", frame)
         try:
             self.connection.execute(
@@ -91,12 +92,13 @@ class DuckDBWarehouse:
             )
         finally:
             self.connection.unregister("_incoming")
-        return len(frame)
+        return _row_count(frame)
 
-    def upsert(self, table: str, frame: pd.DataFrame, keys: Sequence[str]) -> int:
-        if frame.empty:
+    def upsert(self, table: str, frame: pd.DataFrame | pa.Table, keys: Sequence[str]) -> int:
+        """Insert the rows, or update the row of the same ``keys`` (a pandas DataFrame or an Arrow table)."""
+        if not _row_count(frame):
             return 0
-        columns = [_checked(c) for c in frame.columns]
+        columns = [_checked(c) for c in _column_names(frame)]
         key_list = ", ".join(_checked(k) for k in keys)
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
         conflict = f"do update set {updates}" if updates else "do nothing"
@@ -108,7 +110,7 @@ class DuckDBWarehouse:
             )
         finally:
             self.connection.unregister("_incoming")
-        return len(frame)
+        return _row_count(frame)
 
     def table_exists(self, table: str) -> bool:
         schema, _, name = _checked(table).rpartition(".")
@@ -124,6 +126,14 @@ class DuckDBWarehouse:
 
     def close(self) -> None:
         self.connection.close()
+
+
+def _row_count(frame: pd.DataFrame | pa.Table) -> int:
+    return frame.num_rows if hasattr(frame, "num_rows") else len(frame)
+
+
+def _column_names(frame: pd.DataFrame | pa.Table) -> list[str]:
+    return list(frame.column_names if hasattr(frame, "column_names") else frame.columns)
 
 
 @lru_cache(maxsize=1)
