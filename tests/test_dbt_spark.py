@@ -15,6 +15,7 @@ and the last test checks an incremental run of it. Java 17 is required (``make i
 from __future__ import annotations
 
 import dataclasses
+import logging
 import shutil
 from datetime import datetime
 from decimal import Decimal
@@ -113,6 +114,9 @@ def spark_build(tmp_path_factory) -> SparkBuild:
     dbt_vars = pipeline.dbt_vars(settings)
     yield SparkBuild(settings, spark_settings, spark, dbt_vars, counts, reviewed_id)
     spark.stop()
+    # py4j logs "Closing down clientserver connection" from __del__ at interpreter exit, after pytest has
+    # closed its log streams: a harmless "--- Logging error ---" traceback at the end of every run
+    logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 @pytest.mark.spark
