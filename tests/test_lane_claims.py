@@ -73,6 +73,29 @@ def enrichment_rows(warehouse, version: str):
     )
 
 
+def run_lanes_at_once(warehouse_path: Path, lanes: list[str], work) -> dict:
+    """Run ``work(warehouse, lane)`` for every lane at the same time, each in its own thread with its own
+    connection to the warehouse file; returns each lane's result (any error fails the calling test)."""
+    results, errors = {}, []
+
+    def run(lane: str) -> None:
+        warehouse = DuckDBWarehouse(warehouse_path)
+        try:
+            results[lane] = work(warehouse, lane)
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            warehouse.close()
+
+    threads = [threading.Thread(target=run, args=(lane,)) for lane in lanes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors, errors
+    return results
+
+
 def test_two_lanes_overlapping_enrich_each_record_once(lane_settings):
     local = LocalEnricher(lane_settings)
     version = local.enrichment_version
@@ -87,23 +110,11 @@ def test_two_lanes_overlapping_enrich_each_record_once(lane_settings):
         name: CountingEnricher(local, on_batch=hold_first_batch, model_lock=model_lock)
         for name in ("urgent", "micro_batch")
     }
-    stats, errors = {}, []
-
-    def run(lane: str) -> None:
-        warehouse = DuckDBWarehouse(lane_settings.warehouse_path)
-        try:
-            stats[lane] = enrich_pending(warehouse, lane_settings, enricher=lanes[lane], lane=lane)
-        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
-            errors.append(error)
-        finally:
-            warehouse.close()
-
-    threads = [threading.Thread(target=run, args=(lane,)) for lane in lanes]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    assert not errors, errors
+    stats = run_lanes_at_once(
+        lane_settings.warehouse_path,
+        list(lanes),
+        lambda warehouse, lane: enrich_pending(warehouse, lane_settings, enricher=lanes[lane], lane=lane),
+    )
 
     sent = lanes["urgent"].sent_ids + lanes["micro_batch"].sent_ids
     with open_warehouse(lane_settings) as warehouse:
@@ -276,23 +287,11 @@ def test_two_lanes_overlapping_in_the_rich_pass_explain_each_record_once(rich_se
         name: CountingRichEnricher(LocalRichEnricher(settings), hold_first_batch)
         for name in ("urgent", "micro_batch")
     }
-    stats, errors = {}, []
-
-    def run(lane: str) -> None:
-        warehouse = DuckDBWarehouse(settings.warehouse_path)
-        try:
-            stats[lane] = enrich_rich_pending(warehouse, settings, version, lanes[lane], lane=lane)
-        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
-            errors.append(error)
-        finally:
-            warehouse.close()
-
-    threads = [threading.Thread(target=run, args=(lane,)) for lane in lanes]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    assert not errors, errors
+    stats = run_lanes_at_once(
+        settings.warehouse_path,
+        list(lanes),
+        lambda warehouse, lane: enrich_rich_pending(warehouse, settings, version, lanes[lane], lane=lane),
+    )
 
     sent = [i for enricher in lanes.values() for batch in enricher.calls for i in batch]
     with open_warehouse(settings) as warehouse:
