@@ -19,6 +19,8 @@ CANDIDATES_SQL = """
     left join enrichment.feedback_insights as i
         on i.feedback_id = e.feedback_id and i.enrichment_version = e.enrichment_version and i.rich_version = ?
     where e.enrichment_version = ? and i.feedback_id is null
+        -- the urgent lane names its arrivals (a list); the other lanes pass null: every candidate
+        and (?::varchar[] is null or e.feedback_id in (select unnest(?::varchar[])))
     order by e.feedback_id
 """
 
@@ -87,9 +89,10 @@ def enrich_rich_pending(
         rich_enricher = LocalRichEnricher(settings)
     rules = rich_enricher.rules
     stats = RichRunStats(rich_version=rich_enricher.rich_version)
-    candidates = warehouse.query_df(CANDIDATES_SQL, [rich_enricher.rich_version, enrichment_version])
-    if feedback_ids is not None:
-        candidates = candidates[candidates["feedback_id"].isin(set(feedback_ids))]
+    ids = None if feedback_ids is None else [str(i) for i in feedback_ids]
+    candidates = warehouse.query_df(
+        CANDIDATES_SQL, [rich_enricher.rich_version, enrichment_version, ids, ids]
+    )
     stats.candidates = len(candidates)
     routed = []
     for row in candidates.astype(object).where(candidates.notna(), None).to_dict("records"):
