@@ -270,11 +270,11 @@ def test_spark_session_parameters_come_from_the_profile_and_stay_small(settings)
 
 
 def test_the_dbt_sources_are_python_owned_tables(settings):
-    from feedback_ops.warehouse.duckdb_warehouse import _declared_columns
+    from feedback_ops.warehouse.schema import declared_columns
 
     sources = dbt_source_tables(settings)
     assert {"bronze.feedback_raw", "enrichment.feedback_enrichment", "alerts.alert_events"} <= set(sources)
-    assert set(sources) <= set(_declared_columns())
+    assert set(sources) <= set(declared_columns())
 
 
 def test_a_missing_java_fails_with_how_to_install_it(monkeypatch, tmp_path):

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from feedback_ops.alerts.policy import SentAlert
 from feedback_ops.alerts.routing import THEME_SPIKE
+from feedback_ops.warehouse.dialect import list_rows
 
 if TYPE_CHECKING:
     from feedback_ops.alerts.notifiers import DeliveryResult
@@ -96,10 +97,15 @@ class AlertStore:
             self.warehouse.upsert(
                 DELIVERIES, pd.DataFrame(pending), keys=["alert_id", "revision", "destination"]
             )
+            # the first message naming an item keeps its time: only items not yet recorded are inserted
             self.warehouse.execute(
-                f"insert into {ALERTED_ITEMS} (alert_id, feedback_id, alerted_at) "
-                f"select ?, unnest(?::varchar[]), ? on conflict do nothing",
-                [payload["alert_id"], list(payload.get("feedback_ids") or []), as_of],
+                f"merge into {ALERTED_ITEMS} as target "
+                f"using (select ? as alert_id, t.feedback_id, ? as alerted_at "
+                f"from {list_rows(self.warehouse, 'feedback_id')} as t) as source "
+                "on target.alert_id = source.alert_id and target.feedback_id = source.feedback_id "
+                "when not matched then insert (alert_id, feedback_id, alerted_at) "
+                "values (source.alert_id, source.feedback_id, source.alerted_at)",
+                [payload["alert_id"], as_of, list(payload.get("feedback_ids") or [])],
             )
 
     @staticmethod

@@ -16,15 +16,15 @@ from feedback_ops.enrich.budget import RunBudget
 from feedback_ops.enrich.runner import PENDING_SQL, _items
 from feedback_ops.warehouse import DuckDBWarehouse
 
-REUSABLE_SQL = """
-    select count(*) from _estimate_pending as p
+REUSABLE_SQL = f"""
+    select count(*) from ({PENDING_SQL}) as p
     where exists (
         select 1 from enrichment.feedback_enrichment as e
         where e.text_hash = p.text_hash and e.enrichment_version = ?
     )
 """
-TO_SEND_SQL = """
-    select p.* from _estimate_pending as p
+TO_SEND_SQL = f"""
+    select p.* from ({PENDING_SQL}) as p
     where not exists (
         select 1 from enrichment.feedback_enrichment as e
         where e.text_hash = p.text_hash and e.enrichment_version = ?
@@ -72,13 +72,10 @@ def estimate_pending(warehouse: DuckDBWarehouse, enricher: Any) -> EnrichmentEst
         budget_usd=llm.run_budget_usd,
     )
     estimate.silver_rows = int(warehouse.scalar("select count(*) from silver.int_feedback_deduplicated"))
-    warehouse.execute(f"create or replace temp table _estimate_pending as {PENDING_SQL}", [version, version])
-    try:
-        estimate.pending = int(warehouse.scalar("select count(*) from _estimate_pending"))
-        estimate.reusable = int(warehouse.scalar(REUSABLE_SQL, [version]))
-        items = _items(warehouse.query_df(TO_SEND_SQL, [version]))
-    finally:
-        warehouse.execute("drop table if exists _estimate_pending")
+    pending = [version, version]
+    estimate.pending = int(warehouse.scalar(f"select count(*) from ({PENDING_SQL}) as p", pending))
+    estimate.reusable = int(warehouse.scalar(REUSABLE_SQL, [*pending, version]))
+    items = _items(warehouse.query_df(TO_SEND_SQL, [*pending, version]))
     estimate.to_send = len(items)
     budget = RunBudget(
         enricher.prices, llm.run_budget_usd, llm.degrade_at_share, llm.deployment, llm.cheap_deployment

@@ -9,6 +9,7 @@ from typing import Any
 
 from feedback_ops.config import Settings
 from feedback_ops.warehouse import DuckDBWarehouse
+from feedback_ops.warehouse.dialect import in_list
 
 CANDIDATES_SQL = """
     select
@@ -19,10 +20,19 @@ CANDIDATES_SQL = """
     left join enrichment.feedback_insights as i
         on i.feedback_id = e.feedback_id and i.enrichment_version = e.enrichment_version and i.rich_version = ?
     where e.enrichment_version = ? and i.feedback_id is null
-        -- the urgent lane names its arrivals (a list); the other lanes pass null: every candidate
-        and (?::varchar[] is null or e.feedback_id in (select unnest(?::varchar[])))
     order by e.feedback_id
 """
+"""Cheap-pass results without insights at the rich version (parameters: rich version, enrichment version)."""
+
+
+def candidates_sql(warehouse: Any, only_listed: bool) -> str:
+    """``CANDIDATES_SQL``, limited to the feedback ids of one more list parameter when ``only_listed`` (the
+    urgent lane names its arrivals; the other lanes take every candidate)."""
+    if not only_listed:
+        return CANDIDATES_SQL
+    return CANDIDATES_SQL.replace(
+        "order by e.feedback_id", f"and {in_list(warehouse, 'e.feedback_id')} order by e.feedback_id"
+    )
 
 
 ENTITY_KEYS = ["feedback_id", "enrichment_version", "rich_version", "entity_type", "entity_value"]
@@ -91,7 +101,8 @@ def enrich_rich_pending(
     stats = RichRunStats(rich_version=rich_enricher.rich_version)
     ids = None if feedback_ids is None else [str(i) for i in feedback_ids]
     candidates = warehouse.query_df(
-        CANDIDATES_SQL, [rich_enricher.rich_version, enrichment_version, ids, ids]
+        candidates_sql(warehouse, ids is not None),
+        [rich_enricher.rich_version, enrichment_version, *([ids] if ids is not None else [])],
     )
     stats.candidates = len(candidates)
     routed = []

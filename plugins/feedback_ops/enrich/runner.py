@@ -31,6 +31,8 @@ from typing import Any
 from feedback_ops.config import Settings
 from feedback_ops.search.units import unit_text_hash
 from feedback_ops.warehouse import DuckDBWarehouse
+from feedback_ops.warehouse.dialect import in_list
+from feedback_ops.warehouse.schema import declared_columns
 
 PENDING_SQL = """
     select
@@ -45,23 +47,48 @@ PENDING_SQL = """
     order by s.feedback_id
 """
 
-REUSE_BY_TEXT_HASH_SQL = """
-    insert into enrichment.feedback_enrichment
-    select distinct on (p.feedback_id)
-        p.feedback_id,
-        -- a copy made no model call: it must not count the original's tokens and cost a second time
-        e.* exclude (feedback_id) replace (0 as tokens_in, 0 as tokens_out, 0.0 as cost_usd)
-    from _pending as p
-    join enrichment.feedback_enrichment as e
-        on e.text_hash = p.text_hash and e.enrichment_version = ?
-    -- a record another lane holds a live claim on is that lane's to write
-    left join enrichment.enrichment_claims as c
-        on c.feedback_id = p.feedback_id and c.enrichment_version = ? and c.lease_expires_at > ?
-    where c.feedback_id is null
-    order by p.feedback_id, e.feedback_id
-    on conflict do nothing
-    returning feedback_id
-"""
+_FREE_OF_COST = {"tokens_in": "0", "tokens_out": "0", "cost_usd": "0.0"}
+"""A copy made no model call: it must not count the original's tokens and cost a second time."""
+
+
+def pending_sql(warehouse: Any, only_listed: bool) -> str:
+    """``PENDING_SQL``, limited to the feedback ids of one more list parameter when ``only_listed``."""
+    if not only_listed:
+        return PENDING_SQL
+    return PENDING_SQL.replace(
+        "order by s.feedback_id", f"and {in_list(warehouse, 's.feedback_id')} order by s.feedback_id"
+    )
+
+
+def reuse_by_text_hash_sql(warehouse: Any, only_listed: bool) -> str:
+    """Copy, for each pending record, the result of a record with the same text hash at this version.
+
+    A ``merge`` that only inserts (a row another lane wrote meanwhile is left alone), choosing one source per
+    record (the smallest feedback id), skipping records another lane holds a live claim on (that lane's to
+    write). Parameters: the pending selection's (version, version[, ids]), then version, version, now.
+    """
+    columns = [name for name, _ in declared_columns()["enrichment.feedback_enrichment"]]
+    copied = ", ".join(
+        f"{_FREE_OF_COST[c]} as {c}" if c in _FREE_OF_COST else f"e.{c}"
+        for c in columns
+        if c != "feedback_id"
+    )
+    return f"""
+        merge into enrichment.feedback_enrichment as target
+        using (
+            select p.feedback_id, {copied}
+            from ({pending_sql(warehouse, only_listed)}) as p
+            join enrichment.feedback_enrichment as e
+                on e.text_hash = p.text_hash and e.enrichment_version = ?
+            left join enrichment.enrichment_claims as c
+                on c.feedback_id = p.feedback_id and c.enrichment_version = ? and c.lease_expires_at > ?
+            where c.feedback_id is null
+            qualify row_number() over (partition by p.feedback_id order by e.feedback_id) = 1
+        ) as source
+        on target.feedback_id = source.feedback_id and target.enrichment_version = source.enrichment_version
+        when not matched then insert ({", ".join(columns)})
+            values ({", ".join("source." + c for c in columns)})
+    """
 
 
 @dataclass
@@ -152,8 +179,7 @@ def _write_batch(warehouse: DuckDBWarehouse, enricher: Any, batch: Any) -> None:
         # an item quarantined or deferred earlier and enriched now is neither any more
         for table in ("enrichment.enrichment_quarantine", "enrichment.enrichment_deferred"):
             warehouse.execute(
-                f"delete from {table} where enrichment_version = ? "
-                "and feedback_id in (select unnest(?::varchar[]))",
+                f"delete from {table} where enrichment_version = ? and {in_list(warehouse, 'feedback_id')}",
                 [enricher.enrichment_version, rows["feedback_id"].tolist()],
             )
 
@@ -220,27 +246,21 @@ def enrich_pending(
     _load_reviewed_examples(warehouse, enricher)
     version = enricher.enrichment_version
     stats = EnrichmentRunStats(enrichment_version=version, lane=lane or "micro_batch")
-    warehouse.execute(f"create or replace temp table _pending as {PENDING_SQL}", [version, version])
-    if feedback_ids is not None:
-        warehouse.execute(
-            "delete from _pending where feedback_id not in (select unnest(?::varchar[]))",
-            [[str(i) for i in feedback_ids]],
-        )
-    stats.pending = int(warehouse.scalar("select count(*) from _pending"))
+    only_listed = feedback_ids is not None
+    selection = [version, version] + ([[str(i) for i in feedback_ids]] if feedback_ids is not None else [])
+    stats.pending = int(
+        warehouse.scalar(f"select count(*) from ({pending_sql(warehouse, only_listed)}) as p", selection)
+    )
 
     def reuse_by_text_hash() -> int:
         with warehouse.transaction():
-            copied = warehouse.query_df(REUSE_BY_TEXT_HASH_SQL, [version, version, utc_now()])
-        return len(copied)
+            return warehouse.execute_count(
+                reuse_by_text_hash_sql(warehouse, only_listed), [*selection, version, version, utc_now()]
+            )
 
-    stats.reused_by_text_hash = retry_on_conflict(reuse_by_text_hash)
-    remaining = """
-        select p.* from _pending as p
-        left join enrichment.feedback_enrichment as e
-            on e.feedback_id = p.feedback_id and e.enrichment_version = ?
-        where e.feedback_id is null order by p.feedback_id
-    """
-    todo = warehouse.query_df(remaining, [version])
+    stats.reused_by_text_hash = retry_on_conflict(reuse_by_text_hash) if stats.pending else 0
+    # what is still pending after the copies: the records to send to the model
+    todo = warehouse.query_df(pending_sql(warehouse, only_listed), selection)
     claims = ClaimBook(warehouse, version, stats.lane, settings.lanes.claim_lease_s)
     for start in range(0, len(todo), settings.batch_size):
         chunk = todo.iloc[start : start + settings.batch_size]
@@ -264,5 +284,4 @@ def enrich_pending(
         [version],
     )
     stats.categories = dict(zip(counts["category"], counts["n"].astype(int), strict=True))
-    warehouse.execute("drop table if exists _pending")
     return stats

@@ -2,8 +2,8 @@
 
 The urgent, micro-batch and batch lanes all select "silver records with no enrichment at the current version",
 so two of them running together would pick the same records. Before enriching a batch, a lane *claims* its
-records in ``enrichment.enrichment_claims`` (one row per record and version, the primary key): an
-insert-on-conflict in one transaction, which takes only records that are not enriched, not quarantined and not
+records in ``enrichment.enrichment_claims`` (one row per record and version, the primary key): a ``merge``
+in one transaction, which takes only records that are not enriched, not quarantined and not
 held by another lane's live lease. The lane enriches what it holds, and writes the results in the same
 transaction that deletes its claims — only for the records it still holds, so a result that lost its claim is
 never written over another lane's.
@@ -30,52 +30,60 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from feedback_ops.warehouse.dialect import in_list, list_rows
+
 CLAIMS = "enrichment.enrichment_claims"
 
-CLAIM_SQL = f"""
-    insert into {CLAIMS} (feedback_id, enrichment_version, lane, claim_id, claimed_at, lease_expires_at)
-    select t.feedback_id, ?, ?, ?, ?, ?
-    from (select distinct unnest(?::varchar[]) as feedback_id) as t
-    left join enrichment.feedback_enrichment as e
-        on e.feedback_id = t.feedback_id and e.enrichment_version = ?
-    left join enrichment.enrichment_quarantine as q
-        on q.feedback_id = t.feedback_id and q.enrichment_version = ?
-    where e.feedback_id is null and q.feedback_id is null
-    on conflict (feedback_id, enrichment_version) do update set
-        lane = excluded.lane,
-        claim_id = excluded.claim_id,
-        claimed_at = excluded.claimed_at,
-        lease_expires_at = excluded.lease_expires_at
+_TAKE_FREE_OR_EXPIRED = f"""
+    merge into {CLAIMS} as claim
+    using (
+        select t.feedback_id, ? as enrichment_version, ? as lane, ? as claim_id, ? as claimed_at,
+            ? as lease_expires_at
+        from {{id_rows}} as t
+        {{not_done}}
+    ) as incoming
+    on claim.feedback_id = incoming.feedback_id and claim.enrichment_version = incoming.enrichment_version
     -- only an expired lease changes hands: a live one stays with the lane holding it
-    where enrichment_claims.lease_expires_at <= excluded.claimed_at
+    when matched and claim.lease_expires_at <= incoming.claimed_at then update set
+        lane = incoming.lane,
+        claim_id = incoming.claim_id,
+        claimed_at = incoming.claimed_at,
+        lease_expires_at = incoming.lease_expires_at
+    when not matched then insert (feedback_id, enrichment_version, lane, claim_id, claimed_at, lease_expires_at)
+        values (incoming.feedback_id, incoming.enrichment_version, incoming.lane, incoming.claim_id,
+            incoming.claimed_at, incoming.lease_expires_at)
 """
+"""Claim the listed records that are free (the ``not_done`` joins: no result yet) and not held by a live
+lease. A ``merge``, which DuckDB and Databricks SQL both run (``{id_rows}``: ``dialect.list_rows``)."""
 
-RICH_CLAIM_SQL = f"""
-    insert into {CLAIMS} (feedback_id, enrichment_version, lane, claim_id, claimed_at, lease_expires_at)
-    select t.feedback_id, ?, ?, ?, ?, ?
-    from (select distinct unnest(?::varchar[]) as feedback_id) as t
-    left join enrichment.feedback_insights as i
-        on i.feedback_id = t.feedback_id and i.enrichment_version = ? and i.rich_version = ?
-    where i.feedback_id is null
-    on conflict (feedback_id, enrichment_version) do update set
-        lane = excluded.lane,
-        claim_id = excluded.claim_id,
-        claimed_at = excluded.claimed_at,
-        lease_expires_at = excluded.lease_expires_at
-    where enrichment_claims.lease_expires_at <= excluded.claimed_at
-"""
+CLAIM_SQL = _TAKE_FREE_OR_EXPIRED.replace(
+    "{not_done}",
+    """left join enrichment.feedback_enrichment as e
+            on e.feedback_id = t.feedback_id and e.enrichment_version = ?
+        left join enrichment.enrichment_quarantine as q
+            on q.feedback_id = t.feedback_id and q.enrichment_version = ?
+        where e.feedback_id is null and q.feedback_id is null""",
+)
+"""The cheap pass's claims: records with neither a result nor a quarantine at the claimed version."""
+
+RICH_CLAIM_SQL = _TAKE_FREE_OR_EXPIRED.replace(
+    "{not_done}",
+    """left join enrichment.feedback_insights as i
+            on i.feedback_id = t.feedback_id and i.enrichment_version = ? and i.rich_version = ?
+        where i.feedback_id is null""",
+)
 """The rich pass's claims: records without insights at (enrichment version, rich version), keyed by
 ``rich_claim_key`` in the same table (a cheap-pass claim and a rich-pass claim on one record never collide)."""
 
 HELD_SQL = f"""
     select feedback_id from {CLAIMS}
-    where claim_id = ? and enrichment_version = ? and feedback_id in (select unnest(?::varchar[]))
+    where claim_id = ? and enrichment_version = ? and {{ids_match}}
     order by feedback_id
 """
 
 RELEASE_SQL = f"""
     delete from {CLAIMS}
-    where claim_id = ? and enrichment_version = ? and feedback_id in (select unnest(?::varchar[]))
+    where claim_id = ? and enrichment_version = ? and {{ids_match}}
 """
 
 T = TypeVar("T")
@@ -181,7 +189,7 @@ class ClaimBook:
             try:
                 with self.warehouse.transaction():
                     self.warehouse.execute(
-                        self.claim_sql,
+                        self.claim_sql.format(id_rows=list_rows(self.warehouse, "feedback_id")),
                         [key, self.lane, self.claim_id, claimed_at, expires, ids, *self.done_params],
                     )
             except Exception:
@@ -194,14 +202,18 @@ class ClaimBook:
     def held(self, feedback_ids: Sequence[str]) -> list[str]:
         """The records of ``feedback_ids`` this run holds a claim on."""
         frame = self.warehouse.query_df(
-            HELD_SQL, [self.claim_id, self.enrichment_version, list(feedback_ids)]
+            HELD_SQL.format(ids_match=in_list(self.warehouse, "feedback_id")),
+            [self.claim_id, self.enrichment_version, list(feedback_ids)],
         )
         return [str(i) for i in frame["feedback_id"]]
 
     def release(self, feedback_ids: Sequence[str]) -> None:
         """Give back claims (records deferred: they stay pending for the next run of any lane)."""
         if feedback_ids:
-            self.warehouse.execute(RELEASE_SQL, [self.claim_id, self.enrichment_version, list(feedback_ids)])
+            self.warehouse.execute(
+                RELEASE_SQL.format(ids_match=in_list(self.warehouse, "feedback_id")),
+                [self.claim_id, self.enrichment_version, list(feedback_ids)],
+            )
 
     def write_held(self, feedback_ids: Sequence[str], write: Callable[[set[str]], None]) -> set[str]:
         """Run ``write(held)`` in one transaction with the deletion of this run's claims on ``feedback_ids``;

@@ -15,12 +15,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from feedback_ops.config import Settings, get_settings
+from feedback_ops.warehouse.dialect import in_list
 
 LANE = "urgent"
 
 ARRIVED_IDS_SQL = """
     select feedback_id from silver.int_feedback_deduplicated
-    where source_file in (select unnest(?::varchar[])) order by feedback_id
+    where {files_match} order by feedback_id
 """
 
 
@@ -98,7 +99,8 @@ def screen_enrich_alert(files: list[str], settings: Settings | None = None) -> d
 
     settings = (settings or get_settings()).for_lane(LANE)
     with open_warehouse(settings) as warehouse:
-        ids = warehouse.query_df(ARRIVED_IDS_SQL, [files])["feedback_id"].tolist()
+        arrived = ARRIVED_IDS_SQL.format(files_match=in_list(warehouse, "source_file"))
+        ids = warehouse.query_df(arrived, [files])["feedback_id"].tolist()
         cheap = enrich_pending(warehouse, settings, lane=LANE, feedback_ids=ids)
         rich = enrich_rich_pending(warehouse, settings, cheap.enrichment_version, lane=LANE, feedback_ids=ids)
         alerts = raise_urgent_item_alerts(warehouse, settings, ids, cheap.enrichment_version, as_of=utc_now())

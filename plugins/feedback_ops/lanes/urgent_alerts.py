@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from feedback_ops.config import Settings
+from feedback_ops.warehouse.dialect import in_list
 
 if TYPE_CHECKING:
     from feedback_ops.warehouse import DuckDBWarehouse
@@ -36,7 +37,7 @@ URGENT_ITEMS_SQL = """
     left join enrichment.feedback_insights as i
         on i.feedback_id = e.feedback_id and i.enrichment_version = e.enrichment_version
     where e.enrichment_version = ? and e.urgency in ('high', 'critical')
-        and e.feedback_id in (select unnest(?::varchar[]))
+        and {ids_match}
     qualify row_number() over (partition by e.feedback_id order by i.rich_version desc nulls last) = 1
     order by e.feedback_id
 """
@@ -117,7 +118,8 @@ def raise_urgent_item_alerts(
     store = AlertStore(warehouse)
     sent = store.sent(kind=URGENT_ITEM)
     owners = theme_owners(settings)
-    items = records(warehouse.query_df(URGENT_ITEMS_SQL, [enrichment_version, list(feedback_ids)]))
+    urgent_items = URGENT_ITEMS_SQL.format(ids_match=in_list(warehouse, "e.feedback_id"))
+    items = records(warehouse.query_df(urgent_items, [enrichment_version, list(feedback_ids)]))
     dispatcher = Dispatcher(store, settings, routing, as_of, sleep)
     run = UrgentAlertRun(urgent_items=len(items))
     versions = {"enrichment_version": enrichment_version, "alert_routing_version": routing.version}

@@ -13,8 +13,14 @@ if TYPE_CHECKING:
 class Warehouse(Protocol):
     """What the Python stages need from a SQL warehouse."""
 
+    sql_dialect: str
+    """``duckdb`` or ``databricks``: which spelling ``feedback_ops.warehouse.dialect`` gives list parameters."""
+
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         """Run one statement."""
+
+    def execute_count(self, sql: str, params: Sequence[Any] | None = None) -> int:
+        """Run one data-changing statement and return how many rows it changed."""
 
     def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         """Run a query and return its result as a DataFrame (small results only)."""

@@ -103,6 +103,9 @@ class DatabricksWarehouse:
         write_batch_rows: most rows in one write statement (also bounded by ``MAX_STATEMENT_PARAMETERS``).
     """
 
+    sql_dialect = "databricks"
+    """The SQL the portable statements are spelled in (``feedback_ops.warehouse.dialect``)."""
+
     def __init__(self, connection: Any, write_batch_rows: int = 200) -> None:
         if write_batch_rows < 1:
             raise ValueError("write_batch_rows must be at least 1")
@@ -122,6 +125,14 @@ class DatabricksWarehouse:
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         with self._cursor() as cursor:
             cursor.execute(sql, [_plain(p) for p in params] if params else None)
+
+    def execute_count(self, sql: str, params: Sequence[Any] | None = None) -> int:
+        """Run one data-changing statement and return how many rows it changed: the ``num_affected_rows``
+        column a Databricks ``INSERT`` / ``UPDATE`` / ``DELETE`` / ``MERGE`` returns first."""
+        with self._cursor() as cursor:
+            cursor.execute(sql, [_plain(p) for p in params] if params else None)
+            rows = cursor.fetchall()
+        return int(tuple(rows[0])[0]) if rows else 0
 
     def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         import pandas as pd

@@ -9,12 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from feedback_ops.config import Settings, get_settings
-from feedback_ops.warehouse.schema import DDL
+from feedback_ops.warehouse.schema import DDL, declared_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,6 +31,9 @@ def _checked(identifier: str) -> str:
 class DuckDBWarehouse:
     """A warehouse in one DuckDB file."""
 
+    sql_dialect = "duckdb"
+    """The SQL the portable statements are spelled in (``feedback_ops.warehouse.dialect``)."""
+
     def __init__(self, path: Path, read_only: bool = False) -> None:
         import duckdb
 
@@ -45,7 +47,7 @@ class DuckDBWarehouse:
         it (``float[384]`` to ``float[]``). Columns are never dropped."""
         for statement in DDL:
             self.connection.execute(statement)
-        for table, columns in _declared_columns().items():
+        for table, columns in declared_columns().items():
             schema, name = table.split(".")
             present = dict(
                 self.connection.execute(
@@ -62,6 +64,11 @@ class DuckDBWarehouse:
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         self.connection.execute(sql, params or [])
+
+    def execute_count(self, sql: str, params: Sequence[Any] | None = None) -> int:
+        """Run one data-changing statement and return how many rows it changed."""
+        row = self.connection.execute(sql, params or []).fetchone()
+        return int(row[0]) if row else 0
 
     def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         return self.connection.execute(sql, params or []).df()
@@ -134,24 +141,6 @@ def _row_count(frame: pd.DataFrame | pa.Table) -> int:
 
 def _column_names(frame: pd.DataFrame | pa.Table) -> list[str]:
     return list(frame.column_names if hasattr(frame, "column_names") else frame.columns)
-
-
-@lru_cache(maxsize=1)
-def _declared_columns() -> dict[str, list[tuple[str, str]]]:
-    """``schema.table -> [(column, type)]`` as the DDL declares them, read from an in-memory database."""
-    import duckdb
-
-    with duckdb.connect(":memory:") as scratch:
-        for statement in DDL:
-            scratch.execute(statement)
-        rows = scratch.execute(
-            "select table_schema || '.' || table_name, column_name, data_type from information_schema.columns "
-            "order by table_schema, table_name, ordinal_position"
-        ).fetchall()
-    declared: dict[str, list[tuple[str, str]]] = {}
-    for table, column, data_type in rows:
-        declared.setdefault(table, []).append((column, data_type))
-    return declared
 
 
 class _Transaction:

@@ -3,6 +3,8 @@
 Kept in one place so the local warehouse, tests and docs agree; see ``docs/data-model.md``.
 """
 
+from functools import lru_cache
+
 EMBEDDING_DIMENSIONS = 384
 """Length of the local embedder's vectors. ``enrichment.embeddings.vector`` is a variable-length list, so a
 cloud embedder of another length (``FEEDBACK_OPS_EMBEDDING_DIMENSIONS``) stores its vectors too; each index
@@ -281,3 +283,21 @@ DDL: tuple[str, ...] = (
     )
     """,
 )
+
+
+@lru_cache(maxsize=1)
+def declared_columns() -> dict[str, list[tuple[str, str]]]:
+    """``schema.table -> [(column, type)]`` as the DDL declares them, read from an in-memory database."""
+    import duckdb
+
+    with duckdb.connect(":memory:") as scratch:
+        for statement in DDL:
+            scratch.execute(statement)
+        rows = scratch.execute(
+            "select table_schema || '.' || table_name, column_name, data_type from information_schema.columns "
+            "order by table_schema, table_name, ordinal_position"
+        ).fetchall()
+    declared: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in rows:
+        declared.setdefault(table, []).append((column, data_type))
+    return declared
