@@ -20,6 +20,7 @@ from feedback_ops.config import Settings
 from feedback_ops.search.base import IndexDocument
 from feedback_ops.search.units import SPLITTER_VERSION, split_units
 from feedback_ops.warehouse import DuckDBWarehouse
+from feedback_ops.warehouse.dialect import in_list
 
 
 class IndexOutOfSync(RuntimeError):
@@ -115,7 +116,7 @@ def build_missing_units(warehouse: DuckDBWarehouse, settings: Settings, enrichme
                 )
         with warehouse.transaction():
             warehouse.execute(
-                "delete from enrichment.feedback_units where feedback_id in (select unnest(?))",
+                f"delete from enrichment.feedback_units where {in_list(warehouse, 'feedback_id')}",
                 [batch["feedback_id"].tolist()],
             )
             warehouse.append("enrichment.feedback_units", pd.DataFrame(rows))
