@@ -204,3 +204,24 @@ def test_weekly_summary_for_leadership(reports):
     assert "| billing | 18 | +0% | 0% | +0.0 pts |" in text
     assert "| bug | 43 | +258% | 100% | +0.0 pts |" in text
     assert "**Alerts:** 1 raised in total" in text
+
+
+def test_quarantine_reasons_sum_per_family_and_name_each_file_once(settings):
+    from feedback_ops.report.figures import quarantine_reasons
+
+    with open_warehouse(settings) as warehouse:
+        warehouse.execute("create schema if not exists gold")
+        warehouse.execute(
+            "create table gold.rpt_quarantine_reasons as select * from (values "
+            "('malformed_record', 'missing_text', 'tickets.csv', 3), "
+            "('malformed_record', 'bad_timestamp', 'tickets.csv', 2), "
+            "('malformed_record', 'missing_text', 'app.jsonl', 1), "
+            "('unknown_channel', 'unknown_channel', 'chat.jsonl', 7)"
+            ") as t(reason_family, quarantine_reason, source_file, row_count)"
+        )
+        reasons = quarantine_reasons(warehouse)
+
+    assert reasons == [
+        {"reason_family": "unknown_channel", "row_count": 7, "source_files": "chat.jsonl"},
+        {"reason_family": "malformed_record", "row_count": 6, "source_files": "app.jsonl, tickets.csv"},
+    ]

@@ -5,6 +5,10 @@ would reach the SQL warehouse, then it is parsed as Databricks SQL with sqlglot 
 test here) and run on an in-memory DuckDB database after transpiling, so reads return what the writes did.
 Named parameters (``:name``) and positional ones (``?``) are bound as the connector binds them; the
 connector's typed parameter objects (``TimestampNTZParameter``) are unwrapped to their value.
+
+sqlglot's Databricks reader is lenient: it accepts DuckDB / Postgres spellings a SQL warehouse rejects
+(``insert ... on conflict``, ``returning``, ``distinct on``, ``* replace``, temporary tables, ``unnest``).
+``databricks_sql_problems`` names them, and the fake refuses such a statement as the warehouse would.
 """
 
 from __future__ import annotations
@@ -17,6 +21,30 @@ from typing import Any
 class RecordedStatement:
     sql: str
     parameters: Any
+
+
+def databricks_sql_problems(tree: Any) -> list[str]:
+    """The constructs of a parsed statement that Databricks SQL does not run."""
+    from sqlglot import exp
+
+    problems = []
+    if any(tree.find_all(exp.OnConflict)):
+        problems.append("INSERT ... ON CONFLICT (use MERGE INTO)")
+    if any(tree.find_all(exp.Returning)):
+        problems.append("RETURNING")
+    if any(distinct.args.get("on") for distinct in tree.find_all(exp.Distinct)):
+        problems.append("DISTINCT ON (use QUALIFY ROW_NUMBER() ...)")
+    if any(star.args.get("replace") for star in tree.find_all(exp.Star)):
+        problems.append("SELECT * REPLACE")
+    if any(tree.find_all(exp.Unnest)):
+        problems.append("UNNEST (use EXPLODE or ARRAY_CONTAINS)")
+    if isinstance(tree, exp.Create) and any(tree.find_all(exp.TemporaryProperty)):
+        problems.append("CREATE TEMPORARY TABLE / VIEW (a SQL warehouse statement has no session to keep it)")
+    return problems
+
+
+class DatabricksSQLError(Exception):
+    """What the fake raises for a statement a SQL warehouse would refuse."""
 
 
 def _value(parameter: Any) -> Any:
@@ -41,6 +69,9 @@ class FakeCursor:
         tree = sqlglot.parse_one(
             operation, read="databricks"
         )  # raises on anything Databricks would not parse
+        problems = databricks_sql_problems(tree)
+        if problems:
+            raise DatabricksSQLError(f"not Databricks SQL: {', '.join(problems)}: {operation}")
         duck_sql = tree.sql(dialect="duckdb")
         if isinstance(parameters, dict):
             bound: Any = {name: _value(value) for name, value in parameters.items()}

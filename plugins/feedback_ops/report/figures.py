@@ -252,11 +252,26 @@ def quarantine_reasons(warehouse: DuckDBWarehouse) -> list[dict[str, Any]]:
     """Quarantined rows per reason family, with the files they came from."""
     if not warehouse.table_exists("gold.rpt_quarantine_reasons"):
         return []
-    return warehouse.query_df(
-        "select reason_family, sum(row_count) as row_count, string_agg(source_file, ', ' order by source_file) "
-        "as source_files from gold.rpt_quarantine_reasons group by reason_family "
-        "order by row_count desc, reason_family"
+    # files joined here, not by an ordered string_agg: its spelling differs between DuckDB and Databricks
+    rows = warehouse.query_df(
+        "select reason_family, row_count, source_file from gold.rpt_quarantine_reasons"
     ).to_dict("records")
+    families: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        family = families.setdefault(row["reason_family"], {"row_count": 0, "files": set()})
+        family["row_count"] += int(row["row_count"])
+        family["files"].add(row["source_file"])
+    return sorted(
+        (
+            {
+                "reason_family": name,
+                "row_count": f["row_count"],
+                "source_files": ", ".join(sorted(f["files"])),
+            }
+            for name, f in families.items()
+        ),
+        key=lambda r: (-r["row_count"], r["reason_family"]),
+    )
 
 
 def alert_state(warehouse: DuckDBWarehouse) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]]]:
