@@ -36,6 +36,21 @@ Figures (2 cores, 23 GB, issue 9; ``nice``, under ``flock /work/bench.lock``):
 - 1M records (1.28M landing lines), ``--warehouse-only``: 250 s (load_bronze 150 s, build_silver 84 s,
   build_gold 17 s over empty enrichment tables), peak RSS 2.6 GB; second run with nothing new 90 s, of which
   silver 73 s (its deduplicated table is rebuilt in full); load average 1.2-2.0.
+- Peak memory of the first run (in ``embed_and_index``), before -> after bounding DuckDB's memory
+  (``FEEDBACK_OPS_DUCKDB_MEMORY_LIMIT``), reading the units to embed a batch at a time and the IVF build's
+  vectors 16k at a time: 10k records 2,498 -> 2,393 MB, 30k records 3,656 -> 2,903 and 3,233 MB (two runs;
+  load 1.6-3.2). Per phase at 10k -> 30k, before: the embed step +153 -> +706 MB (the warehouse's DuckDB
+  cache 79 -> 309 MB of it), the index writes +126 -> +395 MB (the index's DuckDB cache 71 -> 296 MB), the
+  IVF build's peak +345 -> +908 MB over its start; after, the IVF build +186 -> +489 / +555 MB. At 30k both
+  DuckDB caches are still under the default limit (640 MiB each): it binds from ~65k records, where they
+  would otherwise keep growing with the data.
+- Incremental cost at 30k records (``--records 30000 --incremental 1000``), before -> after incremental silver
+  (only bronze rows no silver table holds are normalized and classified), the index sync reading the vectors
+  of changed documents only, emerging themes selecting their window first: 1k on top 36.5 -> 31.0 s, alone
+  20.5 -> 20.5 s, **ratio 1.78 -> 1.52**; on top, build_silver 4.8 -> 1.8 s, embed_and_index 10.6 -> 9.2 s,
+  emerging_themes 3.2 -> 5.7 s (clustering the 14-day window; noisy); nothing new 22.2 -> 18.4 s (silver
+  4.6 -> 1.7 s). Silver alone at 100k: nothing new 19.7 -> 2.2 s; 1k new 8.5 s (its models 1.0 s); a full
+  refresh 11.8 s. Load average 1.6-2.4.
 """
 
 from __future__ import annotations

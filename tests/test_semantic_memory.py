@@ -387,3 +387,44 @@ def test_a_question_embeds_each_distinct_text_once():
     assert (first[0] == first[2]).all() and (first[1] == second[0]).all()
     # the same vectors as embedding directly (bf16 batches differ in the last digits: cosine, not equality)
     assert float(first[0] @ direct[0]) > 0.999 and float(second[1] @ direct[2]) > 0.999
+
+
+def test_a_sync_pushes_only_what_changed_and_ends_where_a_full_sync_does(indexed, tmp_path):
+    """A re-enriched message: only its documents are read with their vectors and pushed, and the index then
+    holds exactly what a sync into an empty index gives."""
+    from feedback_ops.embed.factory import make_embedder
+    from feedback_ops.search.embedded import EmbeddedIndex, open_active_index
+    from feedback_ops.search.sync import sync_index
+
+    settings, _ = indexed
+    units = _units(settings)
+    feedback_id = units["unit_id"].str.split(":").str[0].value_counts().index[0]  # the message of most units
+    with open_warehouse(settings) as warehouse:
+        warehouse.execute(
+            "update enrichment.feedback_enrichment set category = 'pricing', confidence = 0.11 "
+            "where feedback_id = ?",
+            [feedback_id],
+        )
+    second = pipeline.embed_and_index(settings)
+    assert second["upserted"] == int((units["unit_id"].str.split(":").str[0] == feedback_id).sum()) > 1
+
+    embedder = make_embedder(settings)
+    active = open_active_index(settings, embedder.dimensions)
+    fresh = EmbeddedIndex(tmp_path / "fresh.duckdb", embedder.dimensions)
+    try:
+        with open_warehouse(settings) as warehouse:
+            full = sync_index(
+                warehouse, fresh, settings, embedder, pipeline.current_enrichment_version(settings)
+            )
+        assert full.upserted == len(units)
+        assert active.content_hashes() == fresh.content_hashes()
+        changed = active.connection.execute(
+            "select category, vector from documents where feedback_id = ? order by unit_id", [feedback_id]
+        ).fetchall()
+        rebuilt = fresh.connection.execute(
+            "select category, vector from documents where feedback_id = ? order by unit_id", [feedback_id]
+        ).fetchall()
+        assert changed == rebuilt and {row[0] for row in changed} == {"pricing"}
+    finally:
+        active.close()
+        fresh.close()

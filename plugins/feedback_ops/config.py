@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -63,6 +64,32 @@ def _env_float(name: str, default: float) -> float:
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value else default
+
+
+DUCKDB_MEMORY_LIMIT = "640MiB"
+"""Default of ``Settings.duckdb_memory_limit`` (``FEEDBACK_OPS_DUCKDB_MEMORY_LIMIT``): per local DuckDB database.
+
+DuckDB's own default is 80 % of the machine's RAM *per database*, and it uses that room as a cache: blocks it
+has read or written stay resident until the limit forces them out, so the process grew with the data (issue 9:
+the 100k pipeline run peaked at 5.5 GB in the embed + index stage, where the warehouse and the embedded index
+are both open). With a limit, DuckDB evicts cached blocks and spills sorts, joins and temporary tables to
+``<database file>.tmp/`` instead. Two databases are open while the index is synced: 2 x 640 MiB on top of
+the models' and the IVF's ~2.4 GB keeps a 100k run under 4 GB. Not much lower: DuckDB's sort needs room per
+thread, and the first index sync sorts every vector (``search.sync.DOCUMENTS_SQL``); on 2 threads a sorted read
+of 3M 384-float vectors and their text (4.6 GB) ran at 0.81 GB resident under 640 MiB, while under 512 MiB the
+same read of 1.2M failed with DuckDB's "Out of Memory" (raise the limit if that error appears)."""
+
+_DUCKDB_SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+
+
+def duckdb_size(name: str, value: str) -> str:
+    """``value`` if it is a size DuckDB's ``memory_limit`` accepts (``768MiB``, ``2GB``), else a clear error."""
+    if not _DUCKDB_SIZE.match(value):
+        raise ValueError(
+            f"{name} must be a size such as 768MiB, 1GB or 2GiB (a number and B, KB, MB, GB, TB, KiB, MiB, GiB "
+            f"or TiB), not {value!r}"
+        )
+    return value.strip()
 
 
 @dataclass(frozen=True)
@@ -479,6 +506,11 @@ class Settings:
         databricks: the Databricks workspace and ADLS landing settings (``DatabricksSettings``).
         retention_path: the retention policy per layer (``include/retention.yaml``).
         lanes: the lanes' cost controls, claim lease and urgent-lane trigger (``LanesSettings``).
+        duckdb_memory_limit: the most memory each local DuckDB database (the warehouse, the embedded index)
+            keeps in its buffer pool before evicting cached blocks and spilling to disk
+            (``FEEDBACK_OPS_DUCKDB_MEMORY_LIMIT``, default ``DUCKDB_MEMORY_LIMIT``).
+        duckdb_threads: worker threads of each local DuckDB database (``FEEDBACK_OPS_DUCKDB_THREADS``; 0, the
+            default, keeps DuckDB's own: one per core).
     """
 
     runtime: str = "local"
@@ -514,6 +546,8 @@ class Settings:
     databricks: DatabricksSettings = field(default_factory=DatabricksSettings)
     retention_path: Path = PROJECT_ROOT / "include" / "retention.yaml"
     lanes: LanesSettings = field(default_factory=LanesSettings)
+    duckdb_memory_limit: str = DUCKDB_MEMORY_LIMIT
+    duckdb_threads: int = 0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -552,6 +586,11 @@ class Settings:
             databricks=DatabricksSettings.from_env(),
             retention_path=_env_path("FEEDBACK_OPS_RETENTION", PROJECT_ROOT / "include" / "retention.yaml"),
             lanes=LanesSettings.from_env(),
+            duckdb_memory_limit=duckdb_size(
+                "FEEDBACK_OPS_DUCKDB_MEMORY_LIMIT",
+                os.environ.get("FEEDBACK_OPS_DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT,
+            ),
+            duckdb_threads=_env_int("FEEDBACK_OPS_DUCKDB_THREADS", 0),
         )
 
     def for_lane(self, name: str) -> Settings:

@@ -70,11 +70,35 @@ def check_gate(stage: str, settings: Settings | None = None) -> dict[str, Any]:
 
 
 def build_silver(settings: Settings | None = None) -> dict[str, Any]:
-    """dbt: staging and intermediate models (typed, normalized, deduplicated, quarantined)."""
+    """dbt: staging and intermediate models (typed, normalized, deduplicated, quarantined); incremental, see
+    ``silver_refresh_args``."""
     from feedback_ops.transform.dbt_runner import run_dbt
 
     settings = settings or get_settings()
-    return run_dbt("build", settings, select="tag:silver", dbt_vars=dbt_vars(settings)).as_dict()
+    return run_dbt(
+        "build",
+        settings,
+        select="tag:silver",
+        dbt_vars=dbt_vars(settings),
+        extra_args=silver_refresh_args(settings),
+    ).as_dict()
+
+
+def silver_refresh_args(settings: Settings) -> list[str]:
+    """``--full-refresh`` once for silver tables built before they were incremental, else nothing.
+
+    Silver's tables classify only the bronze rows none of them holds yet (``dbt/macros/incremental/
+    silver_incremental.sql``), and the deduplicated table orders an item's new occurrences against the row it
+    keeps by ``line_number``, a column its earlier full rebuilds did not write: such a table is rebuilt whole
+    on the first build after the upgrade, instead of failing on the missing column.
+    """
+    from feedback_ops.warehouse import open_warehouse
+
+    with open_warehouse(settings) as warehouse:
+        if not warehouse.table_exists("silver.int_feedback_deduplicated"):
+            return []
+        columns = warehouse.query_df("select * from silver.int_feedback_deduplicated limit 0").columns
+    return [] if "line_number" in columns else ["--full-refresh"]
 
 
 def current_enrichment_version(settings: Settings) -> str:

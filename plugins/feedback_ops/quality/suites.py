@@ -80,6 +80,7 @@ SILVER_FEEDBACK_COLUMNS = (
     "text_hash",
     "bronze_row_id",
     "source_file",
+    "line_number",
     "batch_id",
     "ingested_at",
 )

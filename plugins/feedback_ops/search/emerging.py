@@ -36,26 +36,37 @@ MIN_GROWTH = 1.5
 QUOTES = 3
 
 CANDIDATES_SQL = """
-    with current_units as (
-        select u.*, count(*) over (partition by u.feedback_id) as units_of_message
-        from enrichment.feedback_units as u
+    with window_feedback as (
+        select feedback_id, created_at
+        from silver.int_feedback_deduplicated
+        where created_at > ? and created_at <= ?
+    ),
+    current_units as (
+        select
+            u.*,
+            w.created_at as feedback_created_at,
+            count(*) over (partition by u.feedback_id) as units_of_message
+        from window_feedback as w
+        join enrichment.feedback_units as u on u.feedback_id = w.feedback_id
         join enrichment.feedback_enrichment as e
             on e.feedback_id = u.feedback_id and e.enrichment_version = ? and e.text_hash = u.source_text_hash
     )
     select
-        u.unit_id, u.feedback_id, u.text, s.created_at, e.category, e.confidence, v.vector
+        u.unit_id, u.feedback_id, u.text, u.feedback_created_at as created_at, e.category, e.confidence,
+        v.vector
     from current_units as u
     join enrichment.feedback_enrichment as e
         on e.feedback_id = u.feedback_id and e.enrichment_version = ?
-    join silver.int_feedback_deduplicated as s on s.feedback_id = u.feedback_id
     join enrichment.embeddings as v
         on v.unit_id = u.unit_id and v.embedding_version = ? and v.text_hash = u.text_hash
     where (u.unit_index > 0 or u.units_of_message = 1)
       and (e.category = 'other' or e.confidence < ?)
-      and s.created_at > ? and s.created_at <= ?
-    order by s.created_at desc, u.unit_id
+    order by u.feedback_created_at desc, u.unit_id
     limit ?
 """
+"""The window's messages are picked first: counting each message's units (a message of one unit is its own
+candidate) over every unit of history before the date filter made the step grow with history, not with the
+``2 x window_days`` it looks at."""
 
 
 @dataclass
@@ -120,12 +131,12 @@ def find_emerging_themes(
     frame = warehouse.query_df(
         CANDIDATES_SQL,
         [
+            window_end - timedelta(days=2 * window_days),
+            window_end,
             enrichment_version,
             enrichment_version,
             embedding_version,
             LOW_CONFIDENCE,
-            window_end - timedelta(days=2 * window_days),
-            window_end,
             MAX_CLUSTERED,
         ],
     )

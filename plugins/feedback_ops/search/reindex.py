@@ -108,7 +108,12 @@ def reindex(settings: Settings | None = None, *, embedder: Any = None, force: bo
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         new_path = index_dir / f"feedback_index-{_slug(embedder.version)}-{stamp}.duckdb"
         new_path.unlink(missing_ok=True)
-        new_index = EmbeddedIndex(new_path, dimensions=embedder.dimensions)
+        new_index = EmbeddedIndex(
+            new_path,
+            dimensions=embedder.dimensions,
+            memory_limit=settings.duckdb_memory_limit,
+            threads=settings.duckdb_threads,
+        )
         try:
             synced = sync_index(warehouse, new_index, settings, embedder, enrichment_version)
         finally:

@@ -56,7 +56,7 @@ UNITS_TO_BUILD_SQL = """
 """Current enriched messages whose units are missing or were cut from another text / by another splitter."""
 
 MISSING_VECTORS_SQL = """
-    select u.unit_id, u.feedback_id, u.text_hash, u.text
+    select u.unit_id
     from enrichment.feedback_units as u
     join enrichment.feedback_enrichment as e
         on e.feedback_id = u.feedback_id and e.enrichment_version = ? and e.text_hash = u.source_text_hash
@@ -64,6 +64,15 @@ MISSING_VECTORS_SQL = """
         on v.unit_id = u.unit_id and v.embedding_version = ? and v.text_hash = u.text_hash
     where v.unit_id is null
     order by u.unit_id
+"""
+"""Ids of the units of current messages without a vector at the embedding version (ids only: ``embed_missing``
+reads their texts a batch at a time)."""
+
+UNITS_BY_ID_SQL = """
+    select unit_id, feedback_id, text_hash, text
+    from enrichment.feedback_units
+    where {unit_ids}
+    order by unit_id
 """
 
 DOCUMENTS_SQL = """
@@ -165,11 +174,18 @@ def embedding_rows(
 def embed_missing(
     warehouse: DuckDBWarehouse, settings: Settings, embedder: Any, enrichment_version: str
 ) -> int:
-    """Embed the redacted units of current messages that have no vector at the embedder's version."""
-    todo = warehouse.query_df(MISSING_VECTORS_SQL, [enrichment_version, embedder.version])
+    """Embed the redacted units of current messages that have no vector at the embedder's version.
+
+    Streamed: only the ids of the missing units are listed up front; their texts are read, embedded and
+    written a batch at a time, so memory follows the batch, not the backlog (a first run of 100k records
+    embeds ~374k units). Batches are the same ``step`` units in id order as when the whole backlog was read at
+    once, so the vectors are too.
+    """
+    todo = warehouse.query_df(MISSING_VECTORS_SQL, [enrichment_version, embedder.version])["unit_id"].tolist()
     step = max(settings.batch_size, WRITE_BATCH_ROWS)
+    units_by_id = UNITS_BY_ID_SQL.format(unit_ids=in_list(warehouse, "unit_id"))
     for start in range(0, len(todo), step):
-        batch = todo.iloc[start : start + step]
+        batch = warehouse.query_df(units_by_id, [todo[start : start + step]])
         vectors = embedder.embed(batch["text"].tolist())
         rows = embedding_rows(
             batch["unit_id"].tolist(),
@@ -213,6 +229,74 @@ def _document(row: dict[str, Any], vector: Any) -> IndexDocument:
     )
 
 
+CHANGED_IDS_PER_QUERY = 20_000
+"""Changed documents read per query by id; past ``FULL_READ_SHARE`` of the index, one read of every document."""
+FULL_READ_SHARE = 0.25
+
+
+def _compare_documents(
+    warehouse: DuckDBWarehouse, settings: Settings, versions: list[str], current: dict[str, str]
+) -> tuple[set[str], list[str]]:
+    """The ids of every document the index should hold, and of those whose content differs from the index's.
+
+    Compared without the vectors (``DOCUMENTS_SQL``'s other columns: the content hash is made of them, not
+    of the vector, which follows the unit's text and the embedding version): reading and sorting every
+    stored vector to find the few changed documents made each sync follow the index size (1k records on top
+    of 100k read ~374k vectors, ~575 MB). ``_push_documents`` reads the changed documents' vectors only.
+    """
+    columns = [
+        column
+        for column in warehouse.query_df(f"select * from ({DOCUMENTS_SQL}) as d limit 0", versions).columns
+        if column != "vector"
+    ]
+    fields_sql = f"select {', '.join(columns)} from ({DOCUMENTS_SQL}) as d"
+    expected_ids: set[str] = set()
+    changed_ids: list[str] = []
+    for table in warehouse.iter_batches(fields_sql, max(settings.batch_size, WRITE_BATCH_ROWS), versions):
+        for row in table.to_pylist():
+            document = _document(row, ())
+            expected_ids.add(document.unit_id)
+            if current.get(document.unit_id) != document.content_hash:
+                changed_ids.append(document.unit_id)
+    return expected_ids, changed_ids
+
+
+def _push_documents(
+    warehouse: DuckDBWarehouse,
+    index: Any,
+    settings: Settings,
+    versions: list[str],
+    changed_ids: list[str],
+    expected_count: int,
+) -> int:
+    """Upsert the documents of ``changed_ids`` with their vectors, a batch at a time; return how many.
+
+    A few are read by id; many (a first sync, a new enrichment version) in one pass over every document, as
+    reading them by id would scan the vectors once per query.
+    """
+    if not changed_ids:
+        return 0
+    batch_rows = max(settings.batch_size, WRITE_BATCH_ROWS)
+    if len(changed_ids) > FULL_READ_SHARE * expected_count:
+        wanted = set(changed_ids)
+        queries = [(DOCUMENTS_SQL, versions)]
+    else:
+        wanted = None
+        by_id = f"select * from ({DOCUMENTS_SQL}) as d where {in_list(warehouse, 'd.unit_id')}"
+        queries = [
+            (by_id, [*versions, changed_ids[start : start + CHANGED_IDS_PER_QUERY]])
+            for start in range(0, len(changed_ids), CHANGED_IDS_PER_QUERY)
+        ]
+    upserted = 0
+    for sql, params in queries:
+        for table in warehouse.iter_batches(sql, batch_rows, params):
+            vectors = _vector_rows(table.column("vector"))
+            rows = table.drop_columns(["vector"]).to_pylist()
+            documents = [_document(row, vector) for row, vector in zip(rows, vectors, strict=True)]
+            upserted += index.upsert([d for d in documents if wanted is None or d.unit_id in wanted])
+    return upserted
+
+
 def sync_index(
     warehouse: DuckDBWarehouse, index: Any, settings: Settings, embedder: Any, enrichment_version: str
 ) -> IndexSyncStats:
@@ -224,17 +308,9 @@ def sync_index(
     units_built = build_missing_units(warehouse, settings, enrichment_version)
     embedded = embed_missing(warehouse, settings, embedder, enrichment_version)
     current = index.content_hashes()
-    expected_ids: set[str] = set()
-    upserted = 0
-    for table in warehouse.iter_batches(
-        DOCUMENTS_SQL, max(settings.batch_size, WRITE_BATCH_ROWS), [enrichment_version, embedder.version]
-    ):
-        vectors = _vector_rows(table.column("vector"))
-        rows = table.drop_columns(["vector"]).to_pylist()
-        documents = [_document(row, vector) for row, vector in zip(rows, vectors, strict=True)]
-        expected_ids.update(d.unit_id for d in documents)
-        changed = [d for d in documents if current.get(d.unit_id) != d.content_hash]
-        upserted += index.upsert(changed)
+    versions = [enrichment_version, embedder.version]
+    expected_ids, changed_ids = _compare_documents(warehouse, settings, versions, current)
+    upserted = _push_documents(warehouse, index, settings, versions, changed_ids, len(expected_ids))
     removed = sorted(set(current) - expected_ids)
     index.delete(removed)
     index.refresh()

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from feedback_ops.config import Settings, get_settings
+from feedback_ops.config import Settings, duckdb_size, get_settings
 from feedback_ops.warehouse.schema import DDL, declared_columns
 
 if TYPE_CHECKING:
@@ -34,12 +34,15 @@ class DuckDBWarehouse:
     sql_dialect = "duckdb"
     """The SQL the portable statements are spelled in (``feedback_ops.warehouse.dialect``)."""
 
-    def __init__(self, path: Path, read_only: bool = False) -> None:
+    def __init__(
+        self, path: Path, read_only: bool = False, memory_limit: str | None = None, threads: int = 0
+    ) -> None:
         import duckdb
 
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.connection = duckdb.connect(str(path), read_only=read_only)
+        limit_duckdb(self.connection, memory_limit, threads)
 
     def ensure_schema(self) -> None:
         """Create the bronze and enrichment tables if they do not exist, and bring tables an older version
@@ -135,6 +138,23 @@ class DuckDBWarehouse:
         self.connection.close()
 
 
+def limit_duckdb(connection: Any, memory_limit: str | None, threads: int = 0) -> None:
+    """Bound a DuckDB database's memory (``Settings.duckdb_memory_limit``) and threads (0: DuckDB's default).
+
+    Without a limit DuckDB keeps every block it has read or written in memory, up to 80 % of the machine's RAM
+    per database, so the process grows with the data. Set with ``SET`` after connecting, not as
+    ``duckdb.connect(config=...)``: DuckDB refuses a second connection in the same process to a file already
+    open with another configuration (dbt's, a test's), while a setting changed afterwards is simply shared by
+    every connection to that database.
+    """
+    if memory_limit:
+        connection.execute(f"set memory_limit = '{duckdb_size('memory_limit', memory_limit)}'")
+    if threads < 0:
+        raise ValueError(f"DuckDB threads must be 0 (DuckDB's default) or more, not {threads}")
+    if threads:
+        connection.execute(f"set threads = {int(threads)}")
+
+
 def _row_count(frame: pd.DataFrame | pa.Table) -> int:
     return frame.num_rows if hasattr(frame, "num_rows") else len(frame)
 
@@ -171,7 +191,12 @@ def open_warehouse(settings: Settings | None = None, read_only: bool = False) ->
         raise ValueError(
             f"unknown runtime {settings.runtime!r} (FEEDBACK_OPS_RUNTIME): use 'local' or 'databricks'"
         )
-    warehouse = DuckDBWarehouse(settings.warehouse_path, read_only=read_only)
+    warehouse = DuckDBWarehouse(
+        settings.warehouse_path,
+        read_only=read_only,
+        memory_limit=settings.duckdb_memory_limit,
+        threads=settings.duckdb_threads,
+    )
     try:
         if not read_only:
             warehouse.ensure_schema()
