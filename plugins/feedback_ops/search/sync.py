@@ -282,7 +282,11 @@ def _push_documents(
         queries = [(DOCUMENTS_SQL, versions)]
     else:
         wanted = None
-        by_id = f"select * from ({DOCUMENTS_SQL}) as d where {in_list(warehouse, 'd.unit_id')}"
+        # the ids filter the units inside the joins: filtering the sorted result instead made DuckDB join and
+        # sort every vector first (1k records on top of 100k ran out of a 640 MiB memory limit doing that)
+        by_id = DOCUMENTS_SQL.replace(
+            "order by u.unit_id", f"where {in_list(warehouse, 'u.unit_id')} order by u.unit_id"
+        )
         queries = [
             (by_id, [*versions, changed_ids[start : start + CHANGED_IDS_PER_QUERY]])
             for start in range(0, len(changed_ids), CHANGED_IDS_PER_QUERY)

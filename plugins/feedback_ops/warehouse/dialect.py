@@ -7,10 +7,11 @@ DuckDB (>= 1.4) and Databricks SQL both understand: ``merge into`` instead of ``
 statement returns instead of ``returning`` (:meth:`Warehouse.execute_count`).
 
 What has no common spelling is a *list bound as one parameter* (a batch of feedback ids): DuckDB unnests it,
-Databricks explodes it or tests membership with ``array_contains``. The helpers here return the fragment for
-the warehouse at hand, each consuming exactly one ``?`` parameter whose value is a Python list of strings.
-DuckDB keeps its hash semi-join (``in (select unnest(...))``): ``array_contains`` there is a linear scan of
-the list per row, 50x slower with 10,000 ids.
+Databricks explodes it. The helpers here return the fragment for the warehouse at hand, each consuming exactly
+one ``?`` parameter whose value is a Python list of strings. Membership is a semi-join on the unnested /
+exploded list on both engines, not ``array_contains(?, column)`` (which both also know): that scans the whole
+list for every row, 50x slower on DuckDB with 10,000 ids over 100,000 rows, and the unit sync sends batches
+of 4,096 ids over every unit.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def dialect_of(warehouse: Any) -> str:
 def in_list(warehouse: Any, column: str) -> str:
     """A condition true when ``column`` is one of the strings of the next ``?`` parameter (a list)."""
     if dialect_of(warehouse) == DATABRICKS:
-        return f"array_contains(?, {column})"
+        return f"{column} in (select explode(?))"
     return f"{column} in (select unnest(?::varchar[]))"
 
 
