@@ -51,6 +51,10 @@ Figures (2 cores, 23 GB, issue 9; ``nice``, under ``flock /work/bench.lock``):
   emerging_themes 3.2 -> 5.7 s (clustering the 14-day window; noisy); nothing new 22.2 -> 18.4 s (silver
   4.6 -> 1.7 s). Silver alone at 100k: nothing new 19.7 -> 2.2 s; 1k new 8.5 s (its models 1.0 s); a full
   refresh 11.8 s. Load average 1.6-2.4.
+- 100k records after incremental silver, bounded DuckDB memory and the hash-only index comparison (run 1, load
+  0.7-2.6): first run 904 s (enrich 361 s, embed + index 494 s), peak RSS 3.7 GB (was 5.5), raw embedding of the
+  373,848 units 689 s -> ratio 1.31 (was 1.62); nothing new 43 s. Run 2 (``--skip-raw-embedding``, a slower
+  period: every stage about 2x): 1k on top / 1k alone 109.3 / 63.9 s = 1.71 (was 2.55).
 """
 
 from __future__ import annotations
