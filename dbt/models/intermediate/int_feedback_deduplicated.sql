@@ -15,6 +15,13 @@
     )
 }}
 
+{#- what a new row and the row kept so far are ranked on, side by side (the columns the table keeps) -#}
+{%- set candidate_columns = [
+    'feedback_id', 'source_record_id', 'channel', 'feedback_text', 'title', 'locale', 'product_area',
+    'customer_id', 'customer_tier', 'severity', 'rating', 'url', 'created_at', 'text_hash', 'bronze_row_id',
+    'source_file', 'line_number', 'batch_id', 'ingested_at',
+] %}
+
 with
 
 validated as (
@@ -47,53 +54,13 @@ kept_rows as (
 
 candidates as (
 
-    select
-        feedback_id,
-        source_record_id,
-        channel,
-        feedback_text,
-        title,
-        locale,
-        product_area,
-        customer_id,
-        customer_tier,
-        severity,
-        rating,
-        url,
-        created_at,
-        text_hash,
-        bronze_row_id,
-        source_file,
-        line_number,
-        batch_id,
-        ingested_at
-
+    select {{ candidate_columns | join(', ') }}
     from valid_rows
 
     {% if is_incremental() %}
     union all
 
-    select
-        feedback_id,
-        source_record_id,
-        channel,
-        feedback_text,
-        title,
-        locale,
-        product_area,
-        customer_id,
-        customer_tier,
-        severity,
-        rating,
-        url,
-        created_at,
-        text_hash,
-        bronze_row_id,
-        source_file,
-        line_number,
-        batch_id,
-        ingested_at
-
+    select {{ candidate_columns | join(', ') }}
     -- a kept row also in the window (classified already) is a candidate once
     from kept_rows
     where bronze_row_id not in (select bronze_row_id from valid_rows)
