@@ -536,6 +536,7 @@ class Settings:
     training_dir: Path = PROJECT_ROOT / "include" / "training"
     batch_size: int = 512
     spike_min_volume: int = 10
+    fct_feedback_lookback_minutes: int = 60
     enrichment_backend: str = "local"
     llm: LanguageModelSettings = field(default_factory=LanguageModelSettings)
     embedding_backend: str = "local"
@@ -576,6 +577,9 @@ class Settings:
             ),
             batch_size=int(os.environ.get("FEEDBACK_OPS_BATCH_SIZE", "512")),
             spike_min_volume=int(os.environ.get("FEEDBACK_OPS_SPIKE_MIN_VOLUME", "10")),
+            fct_feedback_lookback_minutes=int(
+                os.environ.get("FEEDBACK_OPS_FCT_FEEDBACK_LOOKBACK_MINUTES", "60")
+            ),
             enrichment_backend=os.environ.get("FEEDBACK_OPS_ENRICHMENT_BACKEND", "local"),
             llm=LanguageModelSettings.from_env(),
             embedding_backend=os.environ.get("FEEDBACK_OPS_EMBEDDING_BACKEND", "local"),

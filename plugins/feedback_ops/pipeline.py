@@ -110,7 +110,7 @@ def current_enrichment_version(settings: Settings) -> str:
 
 def dbt_vars(settings: Settings) -> dict[str, Any]:
     """The dbt vars of every dbt command the pipeline runs (silver, gold, source freshness, docs): the current
-    enrichment and rich-pass versions and the spike threshold.
+    enrichment and rich-pass versions, the spike threshold and ``fct_feedback``'s look-back.
 
     The same vars on every command, even those that read none of them (silver, source freshness): dbt keeps
     its parsed project between commands (partial parsing, ``partial_parse.msgpack`` in the target folder) only
@@ -123,6 +123,7 @@ def dbt_vars(settings: Settings) -> dict[str, Any]:
         "enrichment_version": current_enrichment_version(settings),
         "rich_version": LocalRichEnricher(settings).rich_version,
         "spike_min_volume": settings.spike_min_volume,
+        "fct_feedback_lookback_minutes": settings.fct_feedback_lookback_minutes,
     }
 
 
