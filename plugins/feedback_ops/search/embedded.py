@@ -36,11 +36,17 @@ exact search; indexing 60 -> 2,400-4,600 units/s; figures and conditions in its 
   by key, loaded once per generation, so a filter becomes a numpy mask (~10 ms at 1M, where fetching the
   matching keys from DuckDB took ~50-100 ms); a ``feedback_id`` filter (one message's units) is asked of
   DuckDB. Hits are read back by key through an index on ``vector_key``.
-- **The sidecar is disposable.** ``<file>.ivf`` is written to a temporary name and renamed, then
-  ``<file>.ivf.json`` records the generation and count it holds. On first use it is loaded only if those match
-  the DuckDB file and it reads back whole; otherwise (missing, corrupt, older than the last write) it is
-  rebuilt from the ``documents`` table. A crash at any point leaves the previous DuckDB state and, at worst, a
-  sidecar to rebuild.
+- **The sidecar is disposable, and writes do not rewrite it.** ``<file>.ivf`` is written to a temporary name
+  and renamed, then ``<file>.ivf.json`` records the generation, count and next key it holds. A write does not
+  touch it: it records the vector keys it removed or replaced in ``ivf_removed`` (same transaction), and its
+  new vectors have keys from ``next_key`` on. Whoever needs the IVF loads the sidecar and catches up: removes
+  the keys logged after the sidecar's generation, adds the documents keyed from its next key (rewriting the
+  ~290 MB sidecar of 374k units on every sync made a 1k-record sync pay for the whole index, twice: read and
+  write). The sidecar is rewritten when what it misses passes ``IVF_COMPACT_SHARE`` of the index (then the log
+  is trimmed), or grew past twice what its lists were trained on (retrained). A sidecar that is missing,
+  corrupt, of another file or older than the log is rebuilt from the ``documents`` table; so is one whose
+  caught-up count differs from the table's. A crash at any point leaves the previous DuckDB state and, at
+  worst, a sidecar to rebuild.
 """
 
 from __future__ import annotations
@@ -82,6 +88,10 @@ IVF_PROBE_FRACTION = 0.12
 """Share of the inverted lists a query probes (at least ``IVF_MIN_PROBES``): recall@10 >= 0.95 at 1M."""
 IVF_MIN_PROBES = 16
 IVF_TRAIN_SAMPLE = 50_000
+IVF_COMPACT_SHARE = 0.1
+"""The sidecar is rewritten once the documents it misses (added, or removed / replaced since it was saved) pass
+this share of the index: until then loading it catches up from the table (0.1 of 374k units: ~37k vectors,
+~60 MB read), afterwards a sync no longer pays for the whole sidecar."""
 _COLUMNS = (
     "unit_id",
     "feedback_id",
@@ -180,9 +190,19 @@ class EmbeddedIndex:
             "('bm25_generation', -1), ('epoch', ?)",
             [int.from_bytes(os.urandom(7), "big")],
         )
+        # vector keys removed or replaced by each write, for an IVF of an earlier generation to catch up;
+        # complete for every generation after 'ivf_log_start' (a file from before the log starts it now)
+        self.connection.execute(
+            "create table if not exists ivf_removed (generation bigint not null, vector_key bigint not null)"
+        )
+        self.connection.execute(
+            "insert or ignore into index_state select 'ivf_log_start', value from index_state "
+            "where name = 'generation'"
+        )
         self._epoch = self._state("epoch")
         self._ivf: Any = None
         self._ivf_generation = -1
+        self._ivf_next_key = 0
         self._ivf_trained_on = 0
         self._ivf_dirty = False
         self._postings: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -219,6 +239,7 @@ class EmbeddedIndex:
             self.connection.execute("drop table documents")
             self.connection.execute("drop table if exists index_state")
             self.connection.execute("drop table if exists bm25_postings")
+            self.connection.execute("drop table if exists ivf_removed")
 
     # -- writes ----------------------------------------------------------------------------------------------
 
@@ -268,6 +289,7 @@ class EmbeddedIndex:
                 f"insert or replace into documents ({', '.join(_COLUMNS)}) "
                 f"select {selected} from _incoming_documents"
             )
+            self._log_removed(generation + 1, replaced)
             self.connection.execute(
                 "update index_state set value = case name when 'generation' then value + 1 else ? end "
                 "where name in ('generation', 'next_key')",
@@ -293,6 +315,7 @@ class EmbeddedIndex:
                 "delete from documents where unit_id in (select unnest(?)) returning vector_key",
                 [list(unit_ids)],
             ).fetchnumpy()["vector_key"]
+            self._log_removed(generation + 1, removed)
             self.connection.execute("update index_state set value = value + 1 where name = 'generation'")
             self.connection.execute("commit")
         except Exception:
@@ -301,21 +324,30 @@ class EmbeddedIndex:
         self._follow_write(generation, np.asarray(removed, dtype=np.int64), None, None)
         return len(unit_ids)
 
+    def _log_removed(self, generation: int, keys: Any) -> None:
+        """Record, inside the write's transaction, the vector keys it removed or replaced."""
+        if len(keys):
+            self.connection.execute(
+                "insert into ivf_removed select ?, unnest(?::bigint[])",
+                [generation, np.asarray(keys, dtype=np.int64).tolist()],
+            )
+
     def _follow_write(
         self, before: int, removed: np.ndarray, keys: np.ndarray | None, vectors: np.ndarray | None
     ) -> None:
-        """Apply a committed write to the IVF in memory when it reflected the state just before the write
-        (loading the sidecar file first if it does); otherwise leave it to be rebuilt when next needed."""
+        """Apply a committed write to the IVF held in memory when it reflected the state just before the write.
+
+        Nothing is loaded for it: an IVF not in memory catches up from ``ivf_removed`` and the new keys when it
+        is next needed (``_vector_index``)."""
         if self._ivf is None or self._ivf_generation != before:
-            self._ivf = None
-            if not self._load_sidecar(before):
-                return
+            return
         import faiss
 
         if len(removed):
             self._ivf.remove_ids(faiss.IDSelectorBatch(removed))
         if keys is not None and len(keys):
             self._ivf.add_with_ids(vectors, keys)
+            self._ivf_next_key = int(keys[-1]) + 1
         self._ivf_generation = before + 1
         self._ivf_dirty = True
 
@@ -345,17 +377,22 @@ class EmbeddedIndex:
 
     def refresh(self) -> None:
         """Bring the derived structures up to the last write: the BM25 postings (for the documents written or
-        removed since the last refresh only), and the IVF sidecar of a large index (written if changed)."""
+        removed since the last refresh only), and for a large index the IVF sidecar, when it is missing or
+        misses more than ``IVF_COMPACT_SHARE`` of the index (otherwise its readers catch up)."""
         generation = self.generation
         if self._state("bm25_generation") != generation or not self._has_bm25_tables():
             self._update_bm25(generation)
-        if self._ivf is not None and self._ivf_generation == generation:
-            if self._ivf.ntotal > 2 * max(self._ivf_trained_on, 1):
-                self._build_ivf(generation)  # grown far past what its lists were trained on: retrain
-            if self._ivf_dirty:
-                self._save_sidecar()
-        elif self.count() > self.small_index_rows and self._sidecar_generation() != generation:
-            self._vector_index(generation)
+        total = self.count()
+        if total <= self.small_index_rows:
+            return
+        behind = self._sidecar_behind()
+        if behind is not None and behind <= IVF_COMPACT_SHARE * total:
+            return
+        self._vector_index(generation)
+        if self._ivf.ntotal > 2 * max(self._ivf_trained_on, 1):
+            self._build_ivf(generation)  # grown far past what its lists were trained on: retrain
+        if self._ivf_dirty:
+            self._save_sidecar()
 
     def _has_bm25_tables(self) -> bool:
         found = self.connection.execute(
@@ -697,40 +734,83 @@ class EmbeddedIndex:
     # -- the IVF sidecar -------------------------------------------------------------------------------------
 
     def _vector_index(self, generation: int) -> Any:
-        """The IVF for ``generation``: in memory, else the sidecar file if it matches, else rebuilt."""
-        if self._ivf is not None and self._ivf_generation == generation:
+        """The IVF for ``generation``: in memory, else the sidecar file caught up, else rebuilt (and saved)."""
+        if self._ivf is not None and self._catch_up(generation):
             return self._ivf
-        if not self._load_sidecar(generation):
-            self._ivf = self._build_ivf(generation)
-            self._save_sidecar()
+        self._ivf = None
+        if self._load_sidecar() and self._catch_up(generation):
+            return self._ivf
+        self._ivf = self._build_ivf(generation)
+        self._save_sidecar()
         return self._ivf
+
+    def _catch_up(self, generation: int) -> bool:
+        """Bring the IVF in memory from its generation to ``generation``: remove the keys logged since, add the
+        documents keyed from its next key. False (rebuild it) when the log does not reach back that far or the
+        result does not hold exactly the table's documents."""
+        if self._ivf_generation == generation:
+            return True
+        if not self._state("ivf_log_start") <= self._ivf_generation < generation:
+            return False
+        import faiss
+
+        removed = self.connection.execute(
+            "select vector_key from ivf_removed where generation > ? and generation <= ?",
+            [self._ivf_generation, generation],
+        ).fetchnumpy()["vector_key"]
+        if len(removed):
+            self._ivf.remove_ids(faiss.IDSelectorBatch(np.asarray(removed, dtype=np.int64)))
+        for keys, vectors in self._vector_batches(f"where vector_key >= {int(self._ivf_next_key)}"):
+            self._ivf.add_with_ids(vectors, keys)
+        self._ivf_generation = generation
+        self._ivf_next_key = self._state("next_key")
+        self._ivf_dirty = True
+        return self._ivf.ntotal == self.count()
 
     def _manifest_path(self) -> Path:
         return self.sidecar_path.with_name(self.sidecar_path.name + ".json")
 
-    def _sidecar_generation(self) -> int | None:
-        """The generation the sidecar file on disk reflects (None: absent, unreadable or of another file)."""
+    def _manifest(self) -> dict[str, Any] | None:
+        """The sidecar's manifest when it is of this file (epoch) and these dimensions, else None."""
         try:
             manifest = json.loads(self._manifest_path().read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        return manifest.get("generation") if manifest.get("epoch") == self._epoch else None
+        if manifest.get("epoch") != self._epoch or manifest.get("dimensions") != self.dimensions:
+            return None
+        return manifest
 
-    def _load_sidecar(self, generation: int) -> bool:
-        """Load the sidecar if it records ``generation``, these dimensions and reads back whole."""
+    def _sidecar_behind(self) -> int | None:
+        """How many documents the sidecar on disk misses (added since, or removed / replaced since); None when
+        there is none to catch up from (absent, of another file, older than the log, of an older layout)."""
+        manifest = self._manifest()
+        if manifest is None or "next_key" not in manifest:
+            return None
+        if not self._state("ivf_log_start") <= manifest["generation"] <= self.generation:
+            return None
+        added, removed = self.connection.execute(
+            "select (select count(*) from documents where vector_key >= ?), "
+            "(select count(*) from ivf_removed where generation > ?)",
+            [manifest["next_key"], manifest["generation"]],
+        ).fetchone()
+        return int(added) + int(removed)
+
+    def _load_sidecar(self) -> bool:
+        """Load the sidecar file if its manifest is of this file and it reads back whole (any generation: the
+        caller catches it up)."""
         import faiss
 
+        manifest = self._manifest()
         try:
-            manifest = json.loads(self._manifest_path().read_text(encoding="utf-8"))
-            recorded = (manifest["epoch"], manifest["generation"], manifest["dimensions"])
-            if recorded != (self._epoch, generation, self.dimensions):
+            if manifest is None:
                 return False
             ivf = faiss.read_index(str(self.sidecar_path))
             if ivf.ntotal != manifest["count"] or ivf.d != self.dimensions:
                 return False
+            generation, next_key = int(manifest["generation"]), int(manifest["next_key"])
         except (OSError, ValueError, KeyError, RuntimeError):
             return False
-        self._ivf, self._ivf_generation = ivf, generation
+        self._ivf, self._ivf_generation, self._ivf_next_key = ivf, generation, next_key
         self._ivf_trained_on = int(manifest.get("trained_on", ivf.ntotal))
         self._ivf_dirty = False
         return True
@@ -753,6 +833,7 @@ class EmbeddedIndex:
         for keys, vectors in self._vector_batches():
             ivf.add_with_ids(vectors, keys)
         self._ivf_generation = generation
+        self._ivf_next_key = self._state("next_key")
         self._ivf_trained_on = total
         self._ivf_dirty = True
         self._ivf = ivf
@@ -762,10 +843,12 @@ class EmbeddedIndex:
         reader = self.connection.execute(f"select vector_key, vector from documents {sample_clause}").arrow()
         return self._as_numpy(reader.read_all())
 
-    def _vector_batches(self, rows: int = 16_384):
-        """Every stored vector, normalized, a batch of ``rows`` at a time (16,384 x 384 floats: 25 MB, and as
-        much again normalized; 100,000 were 300 MB at the IVF build's peak)."""
-        reader = self.connection.execute("select vector_key, vector from documents").to_arrow_reader(rows)
+    def _vector_batches(self, where: str = "", rows: int = 16_384):
+        """Every stored vector (or those ``where`` selects), normalized, a batch of ``rows`` at a time (16,384 x
+        384 floats: 25 MB, and as much again normalized; 100,000 were 300 MB at the IVF build's peak)."""
+        reader = self.connection.execute(f"select vector_key, vector from documents {where}").to_arrow_reader(
+            rows
+        )
         for batch in reader:
             yield self._as_numpy(batch)
 
@@ -788,6 +871,7 @@ class EmbeddedIndex:
         manifest = {
             "epoch": self._epoch,
             "generation": self._ivf_generation,
+            "next_key": self._ivf_next_key,
             "count": int(self._ivf.ntotal),
             "dimensions": self.dimensions,
             "lists": int(self._ivf.nlist),
@@ -797,6 +881,13 @@ class EmbeddedIndex:
         staging.write_text(json.dumps(manifest), encoding="utf-8")
         os.replace(staging, self._manifest_path())
         self._ivf_dirty = False
+        # what the sidecar on disk now holds needs no log: a reader older than it reloads the sidecar instead
+        self.connection.execute("begin transaction")
+        self.connection.execute("delete from ivf_removed where generation <= ?", [self._ivf_generation])
+        self.connection.execute(
+            "update index_state set value = ? where name = 'ivf_log_start'", [self._ivf_generation]
+        )
+        self.connection.execute("commit")
 
     def _has_fts(self) -> bool:
         found = self.connection.execute(
