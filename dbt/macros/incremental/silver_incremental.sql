@@ -51,7 +51,7 @@
 
 {#
     How silver's tables are materialized, dispatched on the adapter: incremental where the adapter can upsert
-    by key (DuckDB delete+insert, Databricks merge: `gold_incremental_strategy()`), rebuilt in full on plain
+    by key (DuckDB delete+insert, Databricks merge: `upsert_incremental_strategy()`), rebuilt in full on plain
     Spark. Plain Spark (the local `spark` target, no Delta) can only append or overwrite partitions, and a
     silver upsert touches rows of any age (a kept row replaced by an earlier occurrence); that target only
     checks the SQL dialect, on tables built once.

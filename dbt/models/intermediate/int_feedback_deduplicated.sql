@@ -10,7 +10,7 @@
     config(
         materialized=feedback_ops.silver_materialization(),
         unique_key='feedback_id',
-        incremental_strategy=feedback_ops.gold_incremental_strategy(),
+        incremental_strategy=feedback_ops.upsert_incremental_strategy(),
         on_schema_change='append_new_columns',
     )
 }}

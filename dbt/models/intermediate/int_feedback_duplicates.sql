@@ -10,7 +10,7 @@
     config(
         materialized=feedback_ops.silver_materialization(),
         unique_key='bronze_row_id',
-        incremental_strategy=feedback_ops.gold_incremental_strategy(),
+        incremental_strategy=feedback_ops.upsert_incremental_strategy(),
     )
 }}
 

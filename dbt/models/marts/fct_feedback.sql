@@ -24,13 +24,13 @@
 {%- set rich_version = var('rich_version', none) -%}
 {%- set lookback_minutes = var('fct_feedback_lookback_minutes', 60) | int -%}
 {#- insert_overwrite (plain Spark, no Delta) replaces whole created_date partitions, not single items -#}
-{%- set replaces_whole_days = feedback_ops.gold_incremental_strategy() == 'insert_overwrite' -%}
+{%- set replaces_whole_days = feedback_ops.upsert_incremental_strategy() == 'insert_overwrite' -%}
 
 {{
     config(
         materialized='incremental',
         unique_key='feedback_id',
-        incremental_strategy=feedback_ops.gold_incremental_strategy(),
+        incremental_strategy=feedback_ops.upsert_incremental_strategy(),
         on_schema_change='append_new_columns',
         partition_by=(['created_date'] if replaces_whole_days else none),
         liquid_clustered_by=(['created_date'] if target.type == 'databricks' else none),

@@ -1,5 +1,6 @@
 {#
-    The incremental strategy of the gold marts that are upserted by key (fct_feedback). Used inside `config()`,
+    The incremental strategy of the models upserted by key: gold's fct_feedback and silver's deduplicated,
+    duplicates and quarantined tables (`silver_incremental.sql`). Used inside `config()`,
     so it is resolved at parse time from the target's adapter type (dbt-databricks dispatches databricks__,
     then spark__, then default__):
     - DuckDB: dbt-duckdb has no MERGE in its incremental materialization, so the changed keys are deleted and
@@ -10,22 +11,22 @@
       replaces whole days (dynamic partition overwrite), so a model using it rebuilds every item of each day
       that holds a changed item (fct_feedback's `rebuilt_feedback_ids`).
 #}
-{% macro gold_incremental_strategy() -%}
-    {{ return(adapter.dispatch('gold_incremental_strategy', 'feedback_ops')()) }}
+{% macro upsert_incremental_strategy() -%}
+    {{ return(adapter.dispatch('upsert_incremental_strategy', 'feedback_ops')()) }}
 {%- endmacro %}
 
-{% macro default__gold_incremental_strategy() -%}
+{% macro default__upsert_incremental_strategy() -%}
     {{ return('merge') }}
 {%- endmacro %}
 
-{% macro duckdb__gold_incremental_strategy() -%}
+{% macro duckdb__upsert_incremental_strategy() -%}
     {{ return('delete+insert') }}
 {%- endmacro %}
 
-{% macro spark__gold_incremental_strategy() -%}
+{% macro spark__upsert_incremental_strategy() -%}
     {{ return('insert_overwrite') }}
 {%- endmacro %}
 
-{% macro databricks__gold_incremental_strategy() -%}
+{% macro databricks__upsert_incremental_strategy() -%}
     {{ return('merge') }}
 {%- endmacro %}
