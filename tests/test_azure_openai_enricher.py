@@ -455,7 +455,7 @@ def test_runner_end_to_end_through_the_azure_backend(
         rows = warehouse.query_df("select * from enrichment.feedback_enrichment")
         quarantine = warehouse.query_df("select * from enrichment.enrichment_quarantine")
         vectors = warehouse.scalar("select count(*) from enrichment.embeddings")
-        frames, _ = gate_frames("enrichment", warehouse, cloud)
+        frames = gate_frames("enrichment", warehouse, cloud).frames
         after = estimate_pending(warehouse, enricher)
 
     assert (before.pending, before.to_send, before.tiers["gpt-4o"].records) == (10, 10, 10)

@@ -57,16 +57,35 @@ def load_bronze(settings: Settings | None = None) -> dict[str, Any]:
 
 
 def check_gate(stage: str, settings: Settings | None = None) -> dict[str, Any]:
-    """Validate the stage's tables against its Great Expectations suite; raise on a contract breach."""
+    """Validate the stage's new or changed rows (and its aggregates) against its Great Expectations suites;
+    raise ``GateFailed`` on a contract breach, recording nothing, so the next run validates those rows again.
+
+    Row-level tables are read through the gates' ledger (``feedback_ops.quality.validated_rows``): a row that
+    passed its suite in its current content is not validated again, so the gate's cost follows new data. After
+    a pass the rows validated are recorded. Returns, per table, ``validated_rows`` (this run) and
+    ``table_rows``; ``unchanged`` lists the tables with nothing new to validate (GX did not run for them).
+    """
     from feedback_ops.quality.frames import gate_frames
     from feedback_ops.quality.gates import run_gate
+    from feedback_ops.quality.validated_rows import record_validated
     from feedback_ops.warehouse import open_warehouse
 
     settings = settings or get_settings()
     with open_warehouse(settings) as warehouse:
-        frames, params = gate_frames(stage, warehouse, settings)
-    result = run_gate(stage, frames, settings=settings, **params)
-    return {"stage": stage, "success": result.success, "tables": {name: len(f) for name, f in frames.items()}}
+        read = gate_frames(stage, warehouse, settings)
+    frames, params = read.to_validate()
+    if frames:  # raises GateFailed: nothing is recorded
+        run_gate(stage, frames, settings=settings, **params)
+    validated = [item for table, item in read.row_level.items() if table in frames]
+    if validated:
+        with open_warehouse(settings) as warehouse:
+            record_validated(warehouse, validated)
+    return {
+        "stage": stage,
+        "success": True,
+        "tables": read.row_counts(),
+        "unchanged": sorted(set(read.frames) - set(frames)),
+    }
 
 
 def build_silver(settings: Settings | None = None) -> dict[str, Any]:

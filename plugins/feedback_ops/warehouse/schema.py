@@ -1,4 +1,5 @@
-"""DDL of the tables Python writes (bronze, enrichment and review decisions, alerts). dbt owns silver and gold.
+"""DDL of the tables Python writes (bronze, enrichment and review decisions, alerts, the quality gates' ledger).
+dbt owns silver and gold.
 
 Kept in one place so the local warehouse, tests and docs agree; see ``docs/data-model.md``.
 """
@@ -14,6 +15,7 @@ DDL: tuple[str, ...] = (
     "create schema if not exists bronze",
     "create schema if not exists enrichment",
     "create schema if not exists alerts",
+    "create schema if not exists quality",
     """
     create table if not exists bronze.file_manifest (
         file_checksum varchar primary key,
@@ -270,6 +272,19 @@ DDL: tuple[str, ...] = (
         note varchar,
         occurred_at timestamp not null,
         source varchar not null
+    )
+    """,
+    # Quality gates (feedback_ops.quality.validated_rows): which rows of a gated table have passed its suite in
+    # their current content, so the next gate validates only new or changed rows. One row per (suite, row key);
+    # written only after a gate passed.
+    """
+    create table if not exists quality.validated_rows (
+        suite varchar not null,
+        suite_fingerprint varchar not null,
+        row_key varchar not null,
+        row_hash varchar not null,
+        validated_at timestamp not null,
+        primary key (suite, row_key)
     )
     """,
     # The feedback items each alert told someone about, with the data time of the first message naming them
