@@ -60,6 +60,13 @@ Figures (2 cores, 23 GB, issue 9; ``nice``, under ``flock /work/bench.lock``):
   0.7-2.6): first run 904 s (enrich 361 s, embed + index 494 s), peak RSS 3.7 GB (was 5.5), raw embedding of the
   373,848 units 689 s -> ratio 1.31 (was 1.62); nothing new 43 s. Run 2 (``--skip-raw-embedding``, a slower
   period: every stage about 2x): 1k on top / 1k alone 109.3 / 63.9 s = 1.71 (was 2.55).
+- 100k records after the index sync's hash in SQL, the IVF sidecar's removal log and ``fct_feedback``'s
+  look-back of 0 here (``BENCH_LOOKBACK_MINUTES``): first run 1,288 s beside test runs (load 1.3-2.6; raw
+  embedding 714 s, 1.80x), peak RSS 3.7 GB; 1k on top / alone 52.6 / 32.9 s = 1.60 (gates 10.4 vs 3.9 s,
+  emerging themes 7.2 vs 0.6 s, embed + index 9.5 vs 5.3 s). Then with the gates' ledger
+  (``quality.validated_rows``), ``--resume`` on that work dir (load 1.0-1.1): nothing new 20.0 s (was 43 s);
+  1k on top / alone 33.0 / 22.3 s = **1.48** (embed + index 7.8 vs 4.7 s, emerging themes 3.1 vs 0.3 s, gold
+  8.6 vs 6.3 s, the four gates 4.3 vs 2.7 s, enrich 5.3 vs 4.3 s, silver 3.1 vs 3.6 s).
 """
 
 from __future__ import annotations
