@@ -269,7 +269,7 @@ FULL_READ_SHARE = 0.25
 
 
 def _compare_documents(
-    warehouse: DuckDBWarehouse, settings: Settings, versions: list[str], current: dict[str, str]
+    warehouse: DuckDBWarehouse, versions: list[str], current: dict[str, str]
 ) -> tuple[set[str], list[str]]:
     """The ids of every document the index should hold, and of those whose content differs from the index's.
 
@@ -340,7 +340,7 @@ def sync_index(
     embedded = embed_missing(warehouse, settings, embedder, enrichment_version)
     current = index.content_hashes()
     versions = [enrichment_version, embedder.version]
-    expected_ids, changed_ids = _compare_documents(warehouse, settings, versions, current)
+    expected_ids, changed_ids = _compare_documents(warehouse, versions, current)
     upserted = _push_documents(warehouse, index, settings, versions, changed_ids, len(expected_ids))
     removed = sorted(set(current) - expected_ids)
     index.delete(removed)
