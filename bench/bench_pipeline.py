@@ -1,8 +1,8 @@
 """Benchmark: the whole pipeline on the local runtime at a chosen volume, per stage, against raw embedding.
 
 Runs the stage functions the Airflow tasks call (``feedback_ops.pipeline``), in one process, over either the
-shipped sample data or ``--records N`` records written by the load generator (``feedback_ops.ingest.generator``,
-seeded), with all state in a temporary folder. Prints, per stage: wall time, records per second and peak
+shipped sample data or ``--records N`` records written by the load generator
+(``feedback_ops.synthetic.load_generator``, seeded), with all state in a temporary folder. Prints, per stage: wall time, records per second and peak
 resident memory of the process; then
 
 - the **raw embedding time**: the same analysis units (whole messages and their claims, as stored in
@@ -215,7 +215,7 @@ def count_lines(landing: Path) -> int:
 
 
 def generate(records: int, out: Path, seed: int, start: datetime, days: int) -> None:
-    from feedback_ops.ingest.generator import LoadGenerator
+    from feedback_ops.synthetic.load_generator import LoadGenerator
 
     LoadGenerator(records, days=days, start=start, seed=seed).generate(out)
     (out / "generator_manifest.json").unlink()

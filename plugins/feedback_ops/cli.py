@@ -136,22 +136,11 @@ def _add_eval_parser(commands: Any) -> None:
     evaluate.set_defaults(handler=_eval)
 
 
-def _build_sample_data(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from feedback_ops.ingest.sample_data import build_sample_data
-
-    written = build_sample_data(Path(args.shared_data), Path(args.out), seed=args.seed)
-    for name, count in written.items():
-        print(f"{name}: {count}")
-    return 0
-
-
 def _generate(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
     from pathlib import Path
 
-    from feedback_ops.ingest.generator import LoadGenerator
+    from feedback_ops.synthetic.load_generator import LoadGenerator
 
     start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
     generator = LoadGenerator(
@@ -211,11 +200,6 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--incidents", type=int, help="planted incidents (default: one per 10 days)")
     generate.add_argument("--out", default=".local/landing_generated", help="folder to write the files into")
     generate.set_defaults(handler=_generate)
-    sample = commands.add_parser("build-sample-data", help="rebuild include/sample_data from ../shared/data")
-    sample.add_argument("--shared-data", default="../shared/data")
-    sample.add_argument("--out", default="include/sample_data")
-    sample.add_argument("--seed", type=int, default=7)
-    sample.set_defaults(handler=_build_sample_data)
     return parser
 
 
