@@ -28,7 +28,7 @@ CHANNELS = (
     "survey",
     "other",
 )
-"""Channels accepted by the incoming-feedback contract (ARCHITECTURE.md)."""
+"""Channels accepted by the incoming-feedback contract (docs/architecture.md)."""
 
 TAXONOMY_CATEGORIES = (
     "bug",
@@ -43,7 +43,7 @@ TAXONOMY_CATEGORIES = (
     "praise",
     "other",
 )
-"""The categories ARCHITECTURE.md requires of every taxonomy; the live list is ``include/taxonomy.yaml``."""
+"""The categories docs/architecture.md requires of every taxonomy; the live list is ``include/taxonomy.yaml``."""
 
 
 def _env_path(name: str, default: Path) -> Path:
@@ -307,7 +307,7 @@ class AzureSearchSettings:
 
 
 LANES = ("urgent", "micro_batch", "batch")
-"""The three lanes records are enriched in (ARCHITECTURE.md, Lanes): ``urgent`` (event-driven, minutes),
+"""The three lanes records are enriched in (docs/architecture.md, lanes): ``urgent`` (event-driven, minutes),
 ``micro_batch`` (the main DAG, hourly) and ``batch`` (daily: reconciliation, backfill, the provider's batch API)."""
 
 URGENT_TRIGGERS = ("landing_dir", "service_bus")
