@@ -70,9 +70,8 @@ DUCKDB_MEMORY_LIMIT = "640MiB"
 """Default of ``Settings.duckdb_memory_limit`` (``FEEDBACK_OPS_DUCKDB_MEMORY_LIMIT``): per local DuckDB database.
 
 DuckDB's own default is 80 % of the machine's RAM *per database*, and it uses that room as a cache: blocks it
-has read or written stay resident until the limit forces them out, so the process grew with the data (issue 9:
-the 100k pipeline run peaked at 5.5 GB in the embed + index stage, where the warehouse and the embedded index
-are both open). With a limit, DuckDB evicts cached blocks and spills sorts, joins and temporary tables to
+has read or written stay resident until the limit forces them out, so the process would grow with the data (at
+100k, to 5.5 GB in the embed + index stage, where the warehouse and the embedded index are both open). With a limit, DuckDB evicts cached blocks and spills sorts, joins and temporary tables to
 ``<database file>.tmp/`` instead. Two databases are open while the index is synced: 2 x 640 MiB on top of
 the models' and the IVF's ~2.4 GB keeps a 100k run under 4 GB. Not much lower: DuckDB's sort needs room per
 thread, and the first index sync sorts every vector (``search.sync.DOCUMENTS_SQL``); on 2 threads a sorted read
