@@ -93,10 +93,10 @@ up: airflow-init
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check plugins dags tests bench
+	$(BIN)/ruff format --check plugins dags tests bench tools
 
 format: install
-	$(BIN)/ruff format plugins dags tests bench
+	$(BIN)/ruff format plugins dags tests bench tools
 	$(BIN)/ruff check --fix .
 
 ## dbt-docs: serve the dbt documentation built by the demo

@@ -1,4 +1,4 @@
-"""Local embedding runtimes compared: speed and retrieval quality of the same all-MiniLM-L6-v2 (issue 9 item 4).
+"""Local embedding runtimes compared: speed and retrieval quality of the same all-MiniLM-L6-v2.
 
 Runtimes: ``LocalEmbedder`` in torch at float32 and at bfloat16 (the default on CPUs with native bfloat16), and
 ``OnnxInt8Embedder`` (ONNX Runtime, int8 weights, dynamic activation quantization). Each embeds, on 2 worker
@@ -19,7 +19,7 @@ leave-one-out), and the cosine between each runtime's vectors and the float32 on
 Reads ``../shared/data`` (exits 0 with a message when absent); the int8 model is built under a temporary
 folder (``--models-dir`` to reuse one).
 
-Figures (2 cores with AMX / AVX512-BF16, issue 9 item 4), two runs under ``flock /work/bench.lock``:
+Figures (2 cores of an AMD EPYC with AVX512-BF16), two runs under ``flock /work/bench.lock``:
 
     runtime       short/s  long/s  recall@10  CFPB P@10  cos mean  cos min
     run 1 (14:46 UTC, load average 1.6-3.3; its CFPB sample held one product: P@10 not meaningful)
@@ -31,9 +31,9 @@ Figures (2 cores with AMX / AVX512-BF16, issue 9 item 4), two runs under ``flock
     torch bf16        691     145     0.8680    0.4074    1.0000   1.0000
     onnx int8         775     151     0.8666    0.4118    0.9934   0.9735
 
-int8 keeps retrieval quality (recall@10 0.13 point under float32, CFPB P@10 0.4 point over); its speed was
-float32's in run 1 and 2.5x float32's in run 2; against the bfloat16 default of this CPU it was 0.45x in one run
-and 1.1x in the other (the two runs disagree: other sessions shared the cores). The default stays torch;
+int8 keeps retrieval quality (recall@10 0.13 point under float32, CFPB P@10 0.4 point over); its speed is
+float32's in run 1 and 2.5x float32's in run 2; against the bfloat16 default of this CPU 0.45x in one run and
+1.1x in the other (the two runs disagree: other sessions shared the cores). The default is torch;
 int8 is an option (``FEEDBACK_OPS_LOCAL_EMBEDDER=onnx-int8``), the one to try on CPUs without native bfloat16.
 """
 

@@ -25,19 +25,15 @@ Prints, with the models already loaded unless said otherwise:
 Reads ``../shared/data`` next to the project for the quality figures (skipped, exit 0, when it is absent).
 Usage: ``PYTHONPATH=plugins .venv/bin/python bench/bench_enrich_local.py [--tweets N] [--skip-quality]``.
 
-On the 2-core development machine, before -> after issue 3 item 6 (load average 1-2: the machine is shared,
-and throughput falls by up to 40% while other processes run; the load average is printed with every figure):
-sample mix 140 -> 426 rec/s, long 35 -> 160, short 264 -> 658; TweetEval test macro-recall 0.570 -> 0.609,
-macro-F1 0.572 -> 0.609; Bitext category macro-F1 (all rows, centroids) 0.492 -> 0.574; peak RSS 1.98 -> 1.73
-GB, of which about 0.7 GB is the language detector's models.
-
-Then the trained category model (``feedback_ops.enrich.category``; 2026-11-28, load average 4-7, so the
-throughput figures of that run, 72 rec/s on the sample mix, say nothing about the model): held-out Bitext
-macro-F1 0.58 (centroids alone, same rows) -> 0.958, without near-duplicates 0.922 (946 messages), far from all training
-text 0.508 (73, centroids decide); all Bitext 0.962; BANKING77 test 0.899; TweetEval unchanged (0.609 /
-0.609). Peak RSS 1.71 GB with ``--skip-quality``, 1.92 GB for the whole run. The gate's similarity with the
-12,277 training texts costs 0.94 s CPU per 6,446 sample records against 0.11 s for the centroids alone, next
-to 37 s CPU for their embeddings: about 2% of the cheap pass.
+On the 2-core development machine (load average 1-2: the machine is shared, and throughput falls by up to 40%
+while other processes run; the load average is printed with every figure): sample mix 426 rec/s, long 160,
+short 658; TweetEval test macro-recall 0.609, macro-F1 0.609; about 0.7 GB of the peak RSS is the language
+detector's models. The trained category model (``feedback_ops.enrich.category``): held-out Bitext macro-F1
+0.958 (0.58 for the taxonomy's centroids alone, same rows), without near-duplicates 0.922 (946 messages), far
+from all training text 0.508 (73, centroids decide); all Bitext 0.962; BANKING77 test 0.899. Peak RSS
+1.71 GB with ``--skip-quality``, 1.92 GB for the whole run. The gate's similarity with the 12,277 training
+texts costs 0.94 s CPU per 6,446 sample records against 0.11 s for the centroids alone, next to 37 s CPU for
+their embeddings: about 2% of the cheap pass.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@
 - 2,000 English records of the sample data.
 
 Per detector: share identified correctly, undetermined (``und``) and wrong, and texts per second (the first
-call, which loads the models, is not timed). langdetect is measured only when it is installed (it is no longer
-a dependency). Usage: ``PYTHONPATH=plugins .venv/bin/python bench/bench_language.py``.
+call, which loads the models, is not timed). langdetect is measured only when it is installed (it is not a
+dependency). Usage: ``PYTHONPATH=plugins .venv/bin/python bench/bench_language.py``.
 """
 
 from __future__ import annotations

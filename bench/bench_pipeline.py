@@ -1,8 +1,8 @@
 """Benchmark: the whole pipeline on the local runtime at a chosen volume, per stage, against raw embedding.
 
 Runs the stage functions the Airflow tasks call (``feedback_ops.pipeline``), in one process, over either the
-shipped sample data or ``--records N`` records written by the load generator (``feedback_ops.ingest.generator``,
-seeded), with all state in a temporary folder. Prints, per stage: wall time, records per second and peak
+shipped sample data or ``--records N`` records written by the load generator
+(``feedback_ops.synthetic.load_generator``, seeded), with all state in a temporary folder. Prints, per stage: wall time, records per second and peak
 resident memory of the process; then
 
 - the **raw embedding time**: the same analysis units (whole messages and their claims, as stored in
@@ -28,47 +28,25 @@ empty enrichment tables): the warehouse's own cost at volumes where embedding wo
 
 The machine's load average is printed with the figures: other processes slow every figure.
 
-Figures (2 cores, 23 GB, issue 9; ``nice``, under ``flock /work/bench.lock``):
+Figures (2 cores of an AMD EPYC with AVX512-BF16, 23 GB; ``nice``, under ``flock /work/bench.lock``):
 
-- 10k records (36,979 units), before -> after this round's cuts (dbt parsed once per run instead of once per
-  command, vectors written as Arrow in batches of 4,096, BM25 postings kept incrementally): total 156 -> 169 s
-  with raw embedding 68 -> 92 s (542 -> 402 units/s: the machine was busier, load 1.1-3.2), so total / raw
-  embedding 2.29 -> 1.83; second run with nothing new 24 -> 21.6 s; 1k on top / 1k alone 1.46 -> 1.11; peak
-  RSS 2.3 -> 2.5 GB.
-- 100k records, first run: 2,135 s (enrich 745 s, embed + index 1,320 s, dbt silver 23 s, gold 14 s, gates
-  11 s); peak RSS 5.7 GB in embed + index; load average 3-6 (other sessions' Spark tests). Stopped before the
-  raw-embedding and incremental parts (they would have taken another ~20 minutes).
-- 1M records (1.28M landing lines), ``--warehouse-only``: 250 s (load_bronze 150 s, build_silver 84 s,
-  build_gold 17 s over empty enrichment tables), peak RSS 2.6 GB; second run with nothing new 90 s, of which
-  silver 73 s (its deduplicated table is rebuilt in full); load average 1.2-2.0.
-- Peak memory of the first run (in ``embed_and_index``), before -> after bounding DuckDB's memory
-  (``FEEDBACK_OPS_DUCKDB_MEMORY_LIMIT``), reading the units to embed a batch at a time and the IVF build's
-  vectors 16k at a time: 10k records 2,498 -> 2,393 MB, 30k records 3,656 -> 2,903 and 3,233 MB (two runs;
-  load 1.6-3.2). Per phase at 10k -> 30k, before: the embed step +153 -> +706 MB (the warehouse's DuckDB
-  cache 79 -> 309 MB of it), the index writes +126 -> +395 MB (the index's DuckDB cache 71 -> 296 MB), the
-  IVF build's peak +345 -> +908 MB over its start; after, the IVF build +186 -> +489 / +555 MB. At 30k both
-  DuckDB caches are still under the default limit (640 MiB each): it binds from ~65k records, where they
-  would otherwise keep growing with the data.
-- Incremental cost at 30k records (``--records 30000 --incremental 1000``), before -> after incremental silver
-  (only bronze rows no silver table holds are normalized and classified), the index sync reading the vectors
-  of changed documents only, emerging themes selecting their window first: 1k on top 36.5 -> 31.0 s, alone
-  20.5 -> 20.5 s, **ratio 1.78 -> 1.52**; on top, build_silver 4.8 -> 1.8 s, embed_and_index 10.6 -> 9.2 s,
-  emerging_themes 3.2 -> 5.7 s (clustering the 14-day window; noisy); nothing new 22.2 -> 18.4 s (silver
-  4.6 -> 1.7 s). Silver alone at 100k: nothing new 19.7 -> 2.2 s; 1k new 8.5 s (its models 1.0 s); a full
-  refresh 11.8 s. Load average 1.6-2.4.
-- 100k records after incremental silver, bounded DuckDB memory and the hash-only index comparison (run 1, load
-  0.7-2.6): first run 904 s (enrich 361 s, embed + index 494 s), peak RSS 3.7 GB (was 5.5), raw embedding of the
-  373,848 units 689 s -> ratio 1.31 (was 1.62); nothing new 43 s. Run 2 (``--skip-raw-embedding``, a slower
-  period: every stage about 2x): 1k on top / 1k alone 109.3 / 63.9 s = 1.71 (was 2.55).
-- 100k records after the index sync's hash in SQL, the IVF sidecar's removal log and ``fct_feedback``'s
-  look-back of 0 here (``BENCH_LOOKBACK_MINUTES``): first run 1,288 s beside test runs (load 1.3-2.6; raw
-  embedding 714 s, 1.80x), peak RSS 3.7 GB; 1k on top / alone 52.6 / 32.9 s = 1.60 (gates 10.4 vs 3.9 s,
-  emerging themes 7.2 vs 0.6 s, embed + index 9.5 vs 5.3 s). Then with the gates' ledger
-  (``quality.validated_rows``), ``--resume`` on that work dir (load 1.0-1.1): nothing new 20.0 s (was 43 s);
-  1k on top / alone 33.0 / 22.3 s = **1.48** (embed + index 7.8 vs 4.7 s, emerging themes 3.1 vs 0.3 s, gold
-  8.6 vs 6.3 s, the four gates 4.3 vs 2.7 s, enrich 5.3 vs 4.3 s, silver 3.1 vs 3.6 s).
-- All of it (``--records 100000``, load 1.4-2.4): first run 1,015 s (enrich 431 s, embed + index 525 s),
-  peak RSS 3.5 GB; raw embedding 752 s (497 units/s) -> 1.35; nothing new 31.5 s.
+- 10k records (36,979 units): total 169 s, raw embedding 92 s (402 units/s; load 1.1-3.2), total / raw
+  embedding 1.83; second run with nothing new 21.6 s; 1k on top / 1k alone 1.11; peak RSS 2.5 GB.
+- 30k records: peak RSS 2.9-3.2 GB in ``embed_and_index`` (two runs; load 1.6-3.2); per phase the IVF build
+  +489 / +555 MB over its start. Both DuckDB caches stay under the default limit (640 MiB each) at 30k; the
+  limit binds from ~65k records, where they would otherwise keep growing with the data.
+  ``--incremental 1000``: 1k on top 31.0 s, alone 20.5 s, **ratio 1.52**; on top, build_silver 1.8 s,
+  embed_and_index 9.2 s, emerging_themes 5.7 s (clustering the 14-day window; noisy); nothing new 18.4 s
+  (silver 1.7 s). Silver alone at 100k: nothing new 2.2 s; 1k new 8.5 s (its models 1.0 s); a full refresh
+  11.8 s. Load average 1.6-2.4.
+- 100k records (373,848 units), first run, two quiet runs: 904 s (enrich 361 s, embed + index 494 s; load
+  0.7-2.6), peak RSS 3.7 GB, raw embedding 689 s -> ratio 1.31; and 1,015 s (enrich 431 s, embed + index
+  525 s; load 1.4-2.4), peak RSS 3.5 GB, raw embedding 752 s (497 units/s) -> 1.35. Beside test runs: 1,288 s
+  (load 1.3-2.6; raw embedding 714 s, 1.80x), peak RSS 3.7 GB. ``fct_feedback``'s look-back is 0 here
+  (``BENCH_LOOKBACK_MINUTES``).
+- 100k, ``--resume`` on a kept work dir (load 1.0-1.1): nothing new 20.0 s; 1k on top / alone 33.0 / 22.3 s
+  = **1.48** (embed + index 7.8 vs 4.7 s, emerging themes 3.1 vs 0.3 s, gold 8.6 vs 6.3 s, the four gates 4.3
+  vs 2.7 s, enrich 5.3 vs 4.3 s, silver 3.1 vs 3.6 s).
 - 1M records ``--warehouse-only`` under the 640MiB DuckDB limit (load 0.6-1.6): 124 s (load_bronze 49 s,
   build_silver 60 s, build_gold 15 s), peak RSS 1.7 GB; nothing new 12.2 s (silver 4.5 s, gold 7.3 s).
 """
@@ -215,7 +193,7 @@ def count_lines(landing: Path) -> int:
 
 
 def generate(records: int, out: Path, seed: int, start: datetime, days: int) -> None:
-    from feedback_ops.ingest.generator import LoadGenerator
+    from feedback_ops.synthetic.load_generator import LoadGenerator
 
     LoadGenerator(records, days=days, start=start, seed=seed).generate(out)
     (out / "generator_manifest.json").unlink()

@@ -42,13 +42,9 @@ own copy of the vectors) and ~10 minutes on 2 cores. ``--keep`` leaves the index
 ``--reuse`` queries it again without rebuilding (to measure a query-path change at 1M in 3 minutes).
 
 Figures on the shared 2-core machine (other sessions running: the load average is printed with each figure,
-and latencies roughly double when it is high), issue 5 item 8:
+and latencies roughly double when it is high):
 
-- before (the index as items 1-7 left it: upsert statement per row, fts ``match_bm25`` macro and a cosine
-  scan in DuckDB; its table bulk-filled for the measurement, its own upsert being too slow): indexing
-  60 docs/s (20k units); 100k: hybrid p50 620 ms, p95 1,496 ms (BM25 alone p95 391 ms; load 6.4); 1M: hybrid
-  p50 7.4 s, p95 28 s (BM25 alone p50 4.6 s; load 8.8); recall 1.0 (exact).
-- after: 100k: indexing 4,589 docs/s, hybrid p50 9.3 ms, p95 16.8 ms, recall@10 0.985 (load 2.9), process
+- 100k: indexing 4,589 docs/s, hybrid p50 9.3 ms, p95 16.8 ms, recall@10 0.985 (load 2.9), process
   peak 2.2 GB; 1M: indexing 2,437 docs/s (410 s, of which refresh 154 s: fts, postings, IVF), reopen + first
   query 4.4 s, hybrid p50 36 ms, p95 99 ms, recall@10 0.990 (load 3.4; one query of 100 with a two-category
   filter found none of its exact top 10), process peak 4.0 GB while querying, ~5.7 GB while building.

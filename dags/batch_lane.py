@@ -15,21 +15,13 @@ Logic lives in `feedback_ops.lanes.batch`; this file only wires it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from airflow.sdk import Param, chain, dag, task
 
-from feedback_ops.alerts.pipeline_health import on_task_failure
 from feedback_ops.config import get_settings
+from feedback_ops.dag_defaults import START_DATE, dag_default_args
 from feedback_ops.lanes import batch
 
-default_args = {
-    "owner": "feedback-ops",
-    "retries": 1,
-    "retry_delay": timedelta(minutes=5),
-    "pool": "warehouse",
-    "on_failure_callback": on_task_failure,
-}
+default_args = dag_default_args()
 
 
 @task(retries=0)
@@ -62,7 +54,7 @@ def reconcile_after():
 @dag(
     dag_id="batch_lane",
     doc_md=__doc__,
-    start_date=datetime(2026, 11, 1, tzinfo=UTC),
+    start_date=START_DATE,
     schedule=get_settings().lanes.lane("batch").cadence,
     catchup=False,
     max_active_runs=1,

@@ -10,19 +10,16 @@ false-positive rate, cost per 1,000 messages, median and p95 latency, confusion 
 dropped (or the urgent false-positive rate rose) beyond the tolerance committed in
 `include/golden/baseline_<backend>.json`, or when PII survived redaction. Trigger it by hand after changing
 a prompt, a model or the taxonomy. Logic lives in `feedback_ops.evaluation`; this file only wires it.
+A failed task alerts the operators.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from airflow.sdk import dag, task
 
-default_args = {
-    "owner": "feedback-ops",
-    "retries": 1,
-    "retry_delay": timedelta(minutes=5),
-}
+from feedback_ops.dag_defaults import START_DATE, dag_default_args
+
+default_args = dag_default_args(pool=None)
 
 
 @task
@@ -44,7 +41,7 @@ def check_against_baseline(summary: dict) -> dict:
 @dag(
     dag_id="prompt_evaluation",
     doc_md=__doc__,
-    start_date=datetime(2026, 11, 1, tzinfo=UTC),
+    start_date=START_DATE,
     schedule="@weekly",
     catchup=False,
     max_active_runs=1,

@@ -9,21 +9,16 @@ the old file. A failure at any step leaves the old index serving. When the activ
 it only embeds what is missing and changes nothing else.
 
 Shares the one-slot `warehouse` pool with `feedback_pipeline`, so a rebuild never races a pipeline run.
-Logic lives in `feedback_ops.search.reindex`; this file only wires it.
+Logic lives in `feedback_ops.search.reindex`; this file only wires it. A failed task alerts the operators.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from airflow.sdk import dag, task
 
-default_args = {
-    "owner": "feedback-ops",
-    "retries": 1,
-    "retry_delay": timedelta(minutes=5),
-    "pool": "warehouse",
-}
+from feedback_ops.dag_defaults import START_DATE, dag_default_args
+
+default_args = dag_default_args()
 
 
 @task
@@ -37,7 +32,7 @@ def reindex_stale_partitions() -> dict:
 @dag(
     dag_id="reindex",
     doc_md=__doc__,
-    start_date=datetime(2026, 11, 1, tzinfo=UTC),
+    start_date=START_DATE,
     schedule="@weekly",
     catchup=False,
     max_active_runs=1,

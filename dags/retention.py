@@ -7,22 +7,17 @@ tables and `gold.fct_feedback` — with the PII-redacted text (or a marker). Row
 redacted text and gold aggregates stay, so reconciliation and traceability hold. Cutoffs count from the
 run's logical date, so a re-run purges nothing more. Each run appends the rows purged per table to
 `ops.retention_runs`. Logic lives in `feedback_ops.ops.retention`; this file only wires it.
+A failed task alerts the operators.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from airflow.sdk import dag, task
 
 from feedback_ops import pipeline
+from feedback_ops.dag_defaults import START_DATE, dag_default_args
 
-default_args = {
-    "owner": "feedback-ops",
-    "retries": 2,
-    "retry_delay": timedelta(minutes=5),
-    "pool": "warehouse",
-}
+default_args = dag_default_args(retries=2)
 
 
 @task
@@ -34,7 +29,7 @@ def apply_retention(logical_date=None):
 @dag(
     dag_id="retention",
     doc_md=__doc__,
-    start_date=datetime(2026, 11, 1, tzinfo=UTC),
+    start_date=START_DATE,
     schedule="@daily",
     catchup=False,
     max_active_runs=1,

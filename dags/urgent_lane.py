@@ -14,12 +14,12 @@ main DAG skips what this lane enriched. Logic lives in `feedback_ops.lanes.urgen
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from airflow.sdk import Asset, AssetWatcher, chain, dag, task
 
-from feedback_ops.alerts.pipeline_health import on_task_failure
 from feedback_ops.config import get_settings
+from feedback_ops.dag_defaults import START_DATE, dag_default_args
 from feedback_ops.lanes import urgent
 from feedback_ops.lanes.triggers import urgent_lane_trigger
 
@@ -29,13 +29,7 @@ landing = Asset(
     watchers=[AssetWatcher(name="feedback_landing_watcher", trigger=urgent_lane_trigger())],
 )
 
-default_args = {
-    "owner": "feedback-ops",
-    "retries": 1,
-    "retry_delay": timedelta(seconds=10),
-    "pool": "warehouse",
-    "on_failure_callback": on_task_failure,
-}
+default_args = dag_default_args(retry_delay=timedelta(seconds=10))
 
 
 @task
@@ -59,7 +53,7 @@ def screen_enrich_alert(loaded: dict):
 @dag(
     dag_id="urgent_lane",
     doc_md=__doc__,
-    start_date=datetime(2026, 11, 1, tzinfo=UTC),
+    start_date=START_DATE,
     schedule=[landing],
     catchup=False,
     max_active_runs=1,

@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from feedback_ops import pipeline
+from feedback_ops.cli import build_parser
 from feedback_ops.config import PROJECT_ROOT
+from feedback_ops.dag_defaults import alert_operators_on_failure
 
 DAGS_DIR = PROJECT_ROOT / "dags"
 DAG_FILES = sorted(DAGS_DIR.glob("*.py"))
@@ -98,11 +101,40 @@ def test_feedback_pipeline_runs_every_stage_in_order(dagbag):
             assert ready, "cycle in feedback_pipeline"
             order.append(ready[0])
             pending.pop(ready[0])
-    assert order == EXPECTED_STAGES
+    assert order == EXPECTED_STAGES == list(pipeline.STAGE_NAMES)
     for upstream, downstream in zip(EXPECTED_STAGES, EXPECTED_STAGES[1:], strict=False):
         assert downstream in dag.get_task(upstream).downstream_task_ids
     writers = [t for t in dag.tasks if t.task_id in {"load_bronze", "build_silver", "enrich", "build_gold"}]
     assert {t.pool for t in writers} == {"warehouse"}
+
+
+def test_every_dag_alerts_the_operators_when_a_task_fails(dagbag):
+    for dag_id, dag in dagbag.dags.items():
+        assert dag.default_args.get("on_failure_callback") is alert_operators_on_failure, dag_id
+        for task in dag.tasks:
+            callbacks = task.on_failure_callback
+            callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+            assert alert_operators_on_failure in callbacks, f"{dag_id}.{task.task_id} alerts no one"
+
+
+def test_the_dag_and_the_cli_run_the_one_stage_list(dagbag):
+    """``feedback-ops run`` walks ``pipeline.STAGES`` as the DAG chains it; the gates and the summary never
+    retry (a contract breach is not transient), the other stages keep the DAG's retries."""
+    dag = dagbag.dags["feedback_pipeline"]
+    assert {t.task_id for t in dag.tasks} == set(pipeline.STAGE_NAMES)
+    for stage in pipeline.STAGES:
+        task = dag.get_task(stage.name)
+        assert task.retries == (1 if stage.retry else 0), stage.name
+        assert task.doc_md == stage.doc
+    assert {s.name for s in pipeline.STAGES if not s.retry} >= {"gate_bronze", "gate_silver", "gate_gold"}
+    parser = build_parser()
+    assert [parser.parse_args(["run", "--stage", name]).stage for name in pipeline.STAGE_NAMES] == list(
+        pipeline.STAGE_NAMES
+    )
+    with pytest.raises(SystemExit):
+        parser.parse_args(["run", "--stage", "gate"])
+    with pytest.raises(ValueError, match="unknown stage 'gate'"):
+        pipeline.run_stage("gate")
 
 
 def test_prompt_evaluation_evaluates_then_checks_the_baseline(dagbag):

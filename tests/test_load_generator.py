@@ -9,8 +9,8 @@ from collections import Counter
 from datetime import datetime
 
 from feedback_ops.ingest.bronze import load_landing_to_bronze
-from feedback_ops.ingest.generator import CHANNEL_MIX, LoadGenerator
 from feedback_ops.ingest.parsing import parse_file
+from feedback_ops.synthetic.load_generator import CHANNEL_MIX, LoadGenerator
 from feedback_ops.transform.dbt_runner import run_dbt
 from feedback_ops.warehouse import open_warehouse
 

@@ -1,16 +1,19 @@
 """The shipped sample data (``include/sample_data/``) and the builder that makes it.
 
 The first tests read the committed files only, with a parser of their own, so they hold for anyone who
-checks the project out. The last one rebuilds the files from the shared data folder and needs it.
+checks the project out. The last one rebuilds the files from the shared data folder and needs it. The builder
+is a script outside the package (``tools/build_sample_data.py``), loaded from its path.
 """
 
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import json
 import re
 import statistics
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,10 +22,25 @@ from pathlib import Path
 import pytest
 
 from feedback_ops.config import CHANNELS
-from feedback_ops.ingest.sample_data import FILES, MissingSharedDataError, build_sample_data, main
-from feedback_ops.ingest.sample_text import TEST_CARD_NUMBERS, luhn_valid
+from feedback_ops.synthetic.sample_text import TEST_CARD_NUMBERS, luhn_valid
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_builder():
+    """``tools/build_sample_data.py`` as a module (registered first: its dataclasses look themselves up)."""
+    spec = importlib.util.spec_from_file_location(
+        "build_sample_data", PROJECT_ROOT / "tools" / "build_sample_data.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+builder = _load_builder()
+FILES, MissingSharedDataError = builder.FILES, builder.MissingSharedDataError
+build_sample_data, main = builder.build_sample_data, builder.main
 SAMPLE_DIR = PROJECT_ROOT / "include" / "sample_data"
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

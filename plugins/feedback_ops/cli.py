@@ -21,37 +21,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from feedback_ops import pipeline
 from feedback_ops.config import get_settings
 
-STAGES: dict[str, Callable[[], Any]] = {
-    "land": pipeline.land,
-    "load_bronze": pipeline.load_bronze,
-    "gate_bronze": lambda: pipeline.check_gate("bronze"),
-    "build_silver": pipeline.build_silver,
-    "gate_silver": lambda: pipeline.check_gate("silver"),
-    "enrich": pipeline.enrich,
-    "gate_enrichment": lambda: pipeline.check_gate("enrichment"),
-    "embed_and_index": pipeline.embed_and_index,
-    "detect_emerging_themes": pipeline.detect_emerging_themes,
-    "build_gold": pipeline.build_gold,
-    "gate_gold": lambda: pipeline.check_gate("gold"),
-    "send_alerts": pipeline.send_alerts,
-    "write_report": pipeline.write_report,
-    "publish_docs": pipeline.publish_docs,
-}
-
 
 def _run(args: argparse.Namespace) -> int:
-    names = [args.stage] if args.stage else list(STAGES)
+    names = [args.stage] if args.stage else pipeline.STAGE_NAMES
     for name in names:
-        result = STAGES[name]()
-        print(f"[{name}] {json.dumps(result, default=str)[:400]}")
-    if not args.stage:
-        print(pipeline.summarize())
+        result = pipeline.run_stage(name)
+        if not isinstance(result, str):  # the summary prints itself
+            print(f"[{name}] {json.dumps(result, default=str)[:400]}")
     return 0
 
 
@@ -136,22 +118,11 @@ def _add_eval_parser(commands: Any) -> None:
     evaluate.set_defaults(handler=_eval)
 
 
-def _build_sample_data(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from feedback_ops.ingest.sample_data import build_sample_data
-
-    written = build_sample_data(Path(args.shared_data), Path(args.out), seed=args.seed)
-    for name, count in written.items():
-        print(f"{name}: {count}")
-    return 0
-
-
 def _generate(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
     from pathlib import Path
 
-    from feedback_ops.ingest.generator import LoadGenerator
+    from feedback_ops.synthetic.load_generator import LoadGenerator
 
     start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
     generator = LoadGenerator(
@@ -168,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="feedback-ops", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the pipeline (or one stage) without Airflow")
-    run.add_argument("--stage", choices=list(STAGES), help="run only this stage")
+    run.add_argument("--stage", choices=pipeline.STAGE_NAMES, help="run only this stage")
     run.set_defaults(handler=_run)
     commands.add_parser("summary", help="print the run summary").set_defaults(handler=_summary)
     search = commands.add_parser("search", help="hybrid search over the redacted feedback index")
@@ -211,11 +182,6 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--incidents", type=int, help="planted incidents (default: one per 10 days)")
     generate.add_argument("--out", default=".local/landing_generated", help="folder to write the files into")
     generate.set_defaults(handler=_generate)
-    sample = commands.add_parser("build-sample-data", help="rebuild include/sample_data from ../shared/data")
-    sample.add_argument("--shared-data", default="../shared/data")
-    sample.add_argument("--out", default="include/sample_data")
-    sample.add_argument("--seed", type=int, default=7)
-    sample.set_defaults(handler=_build_sample_data)
     return parser
 
 

@@ -28,7 +28,7 @@ CHANNELS = (
     "survey",
     "other",
 )
-"""Channels accepted by the incoming-feedback contract (ARCHITECTURE.md)."""
+"""Channels accepted by the incoming-feedback contract (docs/architecture.md)."""
 
 TAXONOMY_CATEGORIES = (
     "bug",
@@ -43,7 +43,7 @@ TAXONOMY_CATEGORIES = (
     "praise",
     "other",
 )
-"""The categories ARCHITECTURE.md requires of every taxonomy; the live list is ``include/taxonomy.yaml``."""
+"""The categories docs/architecture.md requires of every taxonomy; the live list is ``include/taxonomy.yaml``."""
 
 
 def _env_path(name: str, default: Path) -> Path:
@@ -70,9 +70,8 @@ DUCKDB_MEMORY_LIMIT = "640MiB"
 """Default of ``Settings.duckdb_memory_limit`` (``FEEDBACK_OPS_DUCKDB_MEMORY_LIMIT``): per local DuckDB database.
 
 DuckDB's own default is 80 % of the machine's RAM *per database*, and it uses that room as a cache: blocks it
-has read or written stay resident until the limit forces them out, so the process grew with the data (issue 9:
-the 100k pipeline run peaked at 5.5 GB in the embed + index stage, where the warehouse and the embedded index
-are both open). With a limit, DuckDB evicts cached blocks and spills sorts, joins and temporary tables to
+has read or written stay resident until the limit forces them out, so the process would grow with the data (at
+100k, to 5.5 GB in the embed + index stage, where the warehouse and the embedded index are both open). With a limit, DuckDB evicts cached blocks and spills sorts, joins and temporary tables to
 ``<database file>.tmp/`` instead. Two databases are open while the index is synced: 2 x 640 MiB on top of
 the models' and the IVF's ~2.4 GB keeps a 100k run under 4 GB. Not much lower: DuckDB's sort needs room per
 thread, and the first index sync sorts every vector (``search.sync.DOCUMENTS_SQL``); on 2 threads a sorted read
@@ -307,7 +306,7 @@ class AzureSearchSettings:
 
 
 LANES = ("urgent", "micro_batch", "batch")
-"""The three lanes records are enriched in (ARCHITECTURE.md, Lanes): ``urgent`` (event-driven, minutes),
+"""The three lanes records are enriched in (docs/architecture.md, lanes): ``urgent`` (event-driven, minutes),
 ``micro_batch`` (the main DAG, hourly) and ``batch`` (daily: reconciliation, backfill, the provider's batch API)."""
 
 URGENT_TRIGGERS = ("landing_dir", "service_bus")

@@ -1,13 +1,17 @@
 """The pipeline's stages as plain functions: what each Airflow task and each CLI step calls.
 
 Each function opens what it needs (the warehouse, the index, the models), does one stage, closes, and returns
-a small JSON-serialisable dict (it becomes the task's XCom). Heavy imports stay inside the functions so that
-importing this module is cheap.
+a small JSON-serialisable dict (it becomes the task's XCom). :data:`STAGES` lists them in the order a run
+takes: the ``feedback_pipeline`` DAG makes one task of each and ``feedback-ops run`` calls each, so the two
+cannot drift apart. Heavy imports stay inside the functions so that importing this module is cheap.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from feedback_ops.config import Settings, get_settings
@@ -309,6 +313,13 @@ def summarize(settings: Settings | None = None) -> str:
     return text
 
 
+def print_summary(settings: Settings | None = None) -> str:
+    """Write the run summary, print it (to the task log or the terminal) and return it."""
+    text = summarize(settings)
+    print(text)
+    return text
+
+
 def apply_retention(settings: Settings | None = None, as_of: datetime | None = None) -> dict[str, Any]:
     """Purge raw customer text past each layer's retention (``include/retention.yaml``) on the configured
     runtime; redacted text, enrichment and aggregates stay. Records the counts in ``ops.retention_runs``.
@@ -327,3 +338,74 @@ def apply_retention(settings: Settings | None = None, as_of: datetime | None = N
         as_of = as_of.astimezone(UTC).replace(tzinfo=None)
     with open_warehouse(settings) as warehouse:
         return purge_raw_text(warehouse, settings, as_of).as_dict()
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of a pipeline run: the ``feedback_pipeline`` DAG makes one task of it, ``feedback-ops run`` one
+    call, both in the order of :data:`STAGES`."""
+
+    name: str
+    """The task id in the DAG and the value of ``feedback-ops run --stage``."""
+    doc: str
+    """One line: what the step does (the task's documentation in the Airflow UI)."""
+    run: Callable[..., Any]
+    """Called with the settings, and with ``as_of`` (the run's logical date) when :attr:`dated`."""
+    retry: bool = True
+    """False where a retry cannot help: a gate's contract breach, the landing listing, the summary."""
+    dated: bool = False
+    """The step takes the run's logical date (``as_of``): data time for cooldowns, never the wall clock."""
+    ingestion: bool = False
+    """On Databricks the runtime's own ingestion tasks (:func:`bronze_ingestion_tasks`) take its place."""
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("land", "List landing files and which are new.", land, retry=False, ingestion=True),
+    Stage("load_bronze", "Append new files to bronze.feedback_raw.", load_bronze, ingestion=True),
+    Stage("gate_bronze", "Great Expectations gate: bronze.", partial(check_gate, "bronze"), retry=False),
+    Stage("build_silver", "dbt build of staging + intermediate (silver).", build_silver),
+    Stage("gate_silver", "Great Expectations gate: silver.", partial(check_gate, "silver"), retry=False),
+    Stage("enrich", "PII redaction, language, sentiment, category, urgency; the rich pass.", enrich),
+    Stage(
+        "gate_enrichment",
+        "Great Expectations gate: enrichment.",
+        partial(check_gate, "enrichment"),
+        retry=False,
+    ),
+    Stage("embed_and_index", "Embed redacted units and sync the search index.", embed_and_index),
+    Stage(
+        "detect_emerging_themes",
+        "Cluster recent feedback the taxonomy covers badly; store the growing clusters.",
+        detect_emerging_themes,
+    ),
+    Stage("build_gold", "dbt build of the marts (gold).", build_gold),
+    Stage("gate_gold", "Great Expectations gate: gold.", partial(check_gate, "gold"), retry=False),
+    Stage(
+        "send_alerts",
+        "Open or update spike alerts; cooldowns use the run's logical date, not the wall clock.",
+        send_alerts,
+        dated=True,
+    ),
+    Stage(
+        "write_report", "Insights report (HTML) and the daily / weekly summaries (Markdown).", write_report
+    ),
+    Stage("publish_docs", "Great Expectations Data Docs and dbt docs.", publish_docs),
+    Stage("summarize", "Write and print the run summary.", print_summary, retry=False),
+)
+"""The stages of a run, in order: the one list the ``feedback_pipeline`` DAG and ``feedback-ops run`` share."""
+
+STAGE_NAMES: tuple[str, ...] = tuple(stage.name for stage in STAGES)
+
+
+def run_stage(name: str, settings: Settings | None = None, as_of: datetime | None = None) -> Any:
+    """Run one stage of :data:`STAGES` by name; ``as_of`` reaches only the stages that take the logical date.
+
+    Raises:
+        ValueError: ``name`` is not a stage.
+    """
+    stage = next((stage for stage in STAGES if stage.name == name), None)
+    if stage is None:
+        raise ValueError(f"unknown stage {name!r}: the stages are {', '.join(STAGE_NAMES)}")
+    if stage.dated:
+        return stage.run(settings, as_of=as_of)
+    return stage.run(settings)

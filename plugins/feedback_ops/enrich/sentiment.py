@@ -17,23 +17,23 @@ NPS score, and the label comes from a neutral band (the training data has no neu
 
 Measured on the 12,284 TweetEval test tweets (evaluation-only data, never trained on;
 ``bench/bench_enrich_local.py``): macro-recall 0.609, macro-F1 0.609, against 0.570 / 0.572 for the
-embedding-only model it replaces (float32, 256 tokens, band -0.5 / 0.4). On the project's golden set,
-sentiment macro-F1 0.607 -> 0.650. Rejected, measured on TweetEval val: a 3-class model whose neutral class
+embedding-only model (float32, 256 tokens, band -0.5 / 0.4). On the project's golden set,
+sentiment macro-F1 0.650 (embedding-only: 0.607). Rejected, measured on TweetEval val: a 3-class model whose neutral class
 came from permissive data (Banking77 / Bitext questions, or CFPB sentences without lexicon sentiment):
 neutral recall 0.35-0.45, macro-recall at most 0.59, because those "neutral" texts are questions and
 complaint narratives, nothing like a neutral statement; VADER alone: 0.57.
 
-Also tried for issue 3 item 6 (target 0.65 macro-recall; each with its band chosen on TweetEval val, val /
-test macro-recall): the current model 0.616 / 0.605; the score averaged with VADER's compound (weights
+Alternatives measured against a 0.65 macro-recall target (each with its band chosen on TweetEval val; val /
+test macro-recall): this model 0.616 / 0.605; the score averaged with VADER's compound (weights
 0.25-1.0) 0.615-0.621 / 0.594-0.607; a 3-class regression with 1,500-3,000 Banking77 / Bitext questions as
 neutral 0.610-0.619 / 0.601-0.610; TextBlob polarity and subjectivity as two more features 0.620 / 0.614
 (and subjectivity as a neutral rule: 0.587 / 0.565); standardized features (C 0.01-0.1) 0.553-0.590 /
 0.563-0.597; VADER features scaled x3 / x10 0.612-0.613 / 0.610-0.611; a strong VADER compound pulling an
 item out of the neutral band 0.616 / 0.604. None reaches 0.65: the ceiling is the signal (MiniLM embeddings
 and 3,000 review sentences, no permissively licensed tweets or neutral statements), not the classifier on
-top, so the model is unchanged.
+top.
 
-Tried next (2026-11-28, same protocol; val / test macro-recall): all-MiniLM-L6-v2 fine-tuned end to end on the
+Also measured (same protocol; val / test macro-recall): all-MiniLM-L6-v2 fine-tuned end to end on the
 3,000 UCI sentences (binary head, 3 epochs, lr 3e-5, 64 tokens, label smoothing 0.1; about 20 CPU-minutes on
 the shared 2 cores), then this module's regression (C 0.1) on its embeddings: 0.628 / 0.623 (neutral recall
 0.36); its head alone 0.579 / 0.593; that score shrunk by VADER's neutral share (``s * (1 - 0.9 neu)``) 0.645

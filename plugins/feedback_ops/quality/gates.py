@@ -8,7 +8,7 @@ arguments, the unexpected count and a few offending rows by their key columns. A
 Airflow task on purpose (write, audit, publish).
 
 DataFrames rather than SQL tables: GX 1.24 over SQLAlchemy + DuckDB reads results after the connection closes
-(ARCHITECTURE.md, pitfalls). Great Expectations is imported inside the functions: it is a heavy import.
+(docs/architecture.md, constraints). Great Expectations is imported inside the functions: it is a heavy import.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ keyword arguments), readable on their own and turned into GX objects only when a
 change without a code change are suite parameters (``{"$PARAMETER": name}``) supplied by the caller at run
 time, like the current taxonomy.
 
-Sources: ARCHITECTURE.md (Contracts) and docs/data-model.md (the tables).
+Sources: docs/architecture.md (data contracts) and docs/data-model.md (the tables).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ TAXONOMY_PARAMETER = "taxonomy"
 """Suite parameter holding the current taxonomy's category ids; ``run_gate(..., taxonomy=[...])`` sets it."""
 
 BASELINE_TAXONOMY = TAXONOMY_CATEGORIES
-"""The categories named in ARCHITECTURE.md. The live list is the versioned ``include/taxonomy.yaml``, which the
-caller passes to the gate; this constant is for tests and examples."""
+"""The categories docs/architecture.md requires of every taxonomy. The live list is the versioned
+``include/taxonomy.yaml``, which the caller passes to the gate; this constant is for tests and examples."""
 
 SOURCE_FORMATS = ("csv", "jsonl", "json")
 SENTIMENT_LABELS = ("negative", "neutral", "positive")

@@ -1,7 +1,7 @@
 """The gates' ledger of validated rows: a gate validates what is new or changed, not the whole table again.
 
-Why: every gate used to read its whole tables into pandas and let GX check every row on every run, so a gate's
-cost followed the table's history (issue 9). A row that passed its suite and has not changed since cannot
+Why: a gate that read its whole tables into pandas and let GX check every row on every run would cost what the
+table's history costs. A row that passed its suite and has not changed since cannot
 fail a row-level expectation now; only new or changed rows can, plus the rows a uniqueness expectation
 compares them with. So, for a contract whose expectations allow it (:func:`validates_row_by_row`):
 

@@ -5,11 +5,11 @@ the index's only source of truth; the whole index can be rebuilt from the wareho
 nothing the warehouse does not).
 
 Made to answer a filtered hybrid top-10 in under 100 ms at 1M units on 2 cores, measured by
-``bench/bench_search_index.py`` (p95 1.5 s -> 17 ms at 100k, 28 s -> 99 ms at 1M, recall@10 0.99 against
-exact search; indexing 60 -> 2,400-4,600 units/s; figures and conditions in its docstring):
+``bench/bench_search_index.py`` (p95 17 ms at 100k, 99 ms at 1M, recall@10 0.99 against exact search;
+indexing 2,400-4,600 units/s; figures and conditions in its docstring):
 
-- **Writes are bulk.** ``upsert`` sends a batch as one Arrow table in one transaction (was one statement per
-  row: ~60 documents/s). Every write bumps a ``generation`` counter in the ``index_state`` table in the same
+- **Writes are bulk.** ``upsert`` sends a batch as one Arrow table in one transaction (one statement per
+  row would index ~60 documents/s). Every write bumps a ``generation`` counter in the ``index_state`` table in the same
   transaction; everything derived from the documents records the generation it was built at, so a derived
   structure that missed a write (a crash, another process) is noticed and rebuilt, never trusted.
 - **BM25 from postings kept incrementally.** DuckDB's fts ``match_bm25`` macro scans every term occurrence of
@@ -91,7 +91,7 @@ IVF_TRAIN_SAMPLE = 50_000
 IVF_COMPACT_SHARE = 0.1
 """The sidecar is rewritten once the documents it misses (added, or removed / replaced since it was saved) pass
 this share of the index: until then loading it catches up from the table (0.1 of 374k units: ~37k vectors,
-~60 MB read), afterwards a sync no longer pays for the whole sidecar."""
+~60 MB read), and a sync never pays for the whole sidecar before that."""
 _COLUMNS = (
     "unit_id",
     "feedback_id",

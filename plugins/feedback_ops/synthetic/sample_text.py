@@ -4,7 +4,7 @@ Everything here is owned by the project (no third-party text): NPS and survey co
 phrases, complaints about the checkout broken by the 2026-11-18 release in the style of each channel, fake
 PII values on reserved ranges (example domains, 555-01xx and Ofcom drama numbers, public test card numbers),
 and the light HTML and whitespace that real exports carry. Every function draws from the ``random.Random``
-it is given, so the same seed gives the same text. :mod:`feedback_ops.ingest.sample_data` uses it.
+it is given, so the same seed gives the same text. ``tools/build_sample_data.py`` uses it.
 """
 
 from __future__ import annotations
