@@ -44,6 +44,7 @@ demo: install airflow-init
 ## test: set everything up and run the test suite (unit, dbt, GX, DAG integrity, end to end)
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest; status=$$?; \
 		if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
 
@@ -94,6 +95,7 @@ up: airflow-init
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check plugins dags tests bench tools
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format plugins dags tests bench tools

@@ -22,7 +22,7 @@ from feedback_ops.alerts.state import AlertStore
 from feedback_ops.config import Settings
 
 if TYPE_CHECKING:
-    from feedback_ops.warehouse import DuckDBWarehouse
+    from feedback_ops.warehouse.base import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class AlertRun:
         return {"as_of": self.as_of, "alerts": self.alerts, "retries": self.retries}
 
 
-def data_time(warehouse: DuckDBWarehouse) -> datetime:
+def data_time(warehouse: Warehouse) -> datetime:
     """The latest ``created_at`` of enriched feedback in gold: "now" as far as the data knows."""
     if not warehouse.table_exists("gold.fct_feedback"):
         return datetime(1970, 1, 1)
@@ -115,18 +115,17 @@ class Dispatcher:
 
 def outgoing_message(payload: dict[str, Any], previous: SentAlert | None, as_of: datetime) -> dict[str, Any]:
     """The payload as sent: opened (no previous message) or the next update of the same alert."""
-    opened = previous is None
     return {
         **payload,
-        "status": "opened" if opened else "updated",
-        "update_number": 0 if opened else previous.update_count + 1,
-        "opened_at": (as_of if opened else previous.opened_at).isoformat(),
+        "status": "opened" if previous is None else "updated",
+        "update_number": 0 if previous is None else previous.update_count + 1,
+        "opened_at": (as_of if previous is None else previous.opened_at).isoformat(),
         "sent_at": as_of.isoformat(),
     }
 
 
 def raise_spike_alerts(
-    warehouse: DuckDBWarehouse,
+    warehouse: Warehouse,
     settings: Settings,
     versions: dict[str, Any],
     as_of: datetime | None = None,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from feedback_ops.alerts.state import INCIDENTS
 
 if TYPE_CHECKING:
-    from feedback_ops.warehouse import DuckDBWarehouse
+    from feedback_ops.warehouse.base import Warehouse
 
 EVENTS = "alerts.alert_events"
 ACKNOWLEDGED = "acknowledged"
@@ -89,14 +89,14 @@ _STATE_SQL = f"""
 """
 
 
-def list_alerts(warehouse: DuckDBWarehouse, include_resolved: bool = True) -> list[AlertState]:
+def list_alerts(warehouse: Warehouse, include_resolved: bool = True) -> list[AlertState]:
     """Every alert with its lifecycle, most recently sent first."""
     frame = warehouse.query_df(f"{_STATE_SQL} order by i.sent_at desc, i.alert_id")
     states = [AlertState(**{k: _clean(v) for k, v in row.items()}) for row in frame.to_dict("records")]
     return [s for s in states if include_resolved or s.status != RESOLVED]
 
 
-def get_alert(warehouse: DuckDBWarehouse, alert_id: str) -> AlertState:
+def get_alert(warehouse: Warehouse, alert_id: str) -> AlertState:
     """One alert's lifecycle; :class:`UnknownAlertError` when no alert has this id."""
     frame = warehouse.query_df(f"{_STATE_SQL} where i.alert_id = ?", [alert_id])
     if frame.empty:
@@ -105,7 +105,7 @@ def get_alert(warehouse: DuckDBWarehouse, alert_id: str) -> AlertState:
 
 
 def record_event(
-    warehouse: DuckDBWarehouse,
+    warehouse: Warehouse,
     alert_id: str,
     event: str,
     by: str,
@@ -146,14 +146,14 @@ def record_event(
 
 
 def acknowledge(
-    warehouse: DuckDBWarehouse, alert_id: str, by: str, note: str | None = None, source: str = "cli"
+    warehouse: Warehouse, alert_id: str, by: str, note: str | None = None, source: str = "cli"
 ) -> tuple[AlertState, bool]:
     """Acknowledge an alert (idempotent): see :func:`record_event`."""
     return record_event(warehouse, alert_id, ACKNOWLEDGED, by, note, source)
 
 
 def resolve(
-    warehouse: DuckDBWarehouse, alert_id: str, by: str, note: str | None = None, source: str = "cli"
+    warehouse: Warehouse, alert_id: str, by: str, note: str | None = None, source: str = "cli"
 ) -> tuple[AlertState, bool]:
     """Resolve an alert (idempotent): see :func:`record_event`."""
     return record_event(warehouse, alert_id, RESOLVED, by, note, source)

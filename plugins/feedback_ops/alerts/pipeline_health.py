@@ -31,7 +31,7 @@ from feedback_ops.alerts.routing import PIPELINE_HEALTH, AlertRouting, PipelineH
 if TYPE_CHECKING:
     from feedback_ops.config import Settings
     from feedback_ops.quality.gates import GateFailed
-    from feedback_ops.warehouse import DuckDBWarehouse
+    from feedback_ops.warehouse.base import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ def freshness_signals(results: list[dict[str, Any]], policy: PipelineHealthPolic
 
 
 def enrichment_run_signals(
-    warehouse: DuckDBWarehouse, policy: PipelineHealthPolicy, default_max_cost_usd: float | None
+    warehouse: Warehouse, policy: PipelineHealthPolicy, default_max_cost_usd: float | None
 ) -> list[HealthSignal]:
     """Label drift, latency and cost of the latest enrichment run that enriched something."""
     runs = warehouse.query_df(LATEST_RUN_SQL).to_dict("records")
@@ -316,7 +316,7 @@ def build_health_payload(
 
 
 def raise_health_signals(
-    warehouse: DuckDBWarehouse,
+    warehouse: Warehouse,
     settings: Settings,
     signals: list[HealthSignal],
     as_of: datetime | None = None,
@@ -363,7 +363,7 @@ def raise_health_signals(
 
 
 def raise_pipeline_health_alerts(
-    warehouse: DuckDBWarehouse,
+    warehouse: Warehouse,
     settings: Settings,
     as_of: datetime | None = None,
     freshness: list[dict[str, Any]] | None = None,

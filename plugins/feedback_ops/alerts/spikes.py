@@ -20,7 +20,7 @@ from feedback_ops.config import Settings
 if TYPE_CHECKING:
     import pandas as pd
 
-    from feedback_ops.warehouse import DuckDBWarehouse
+    from feedback_ops.warehouse.base import Warehouse
 
 SPIKES_SQL = """
     select created_date, category, product_area, volume, baseline_median, robust_z, negative_share
@@ -88,8 +88,11 @@ def group_incidents(spikes: list[dict[str, Any]]) -> list[Incident]:
     incidents: list[Incident] = []
     for row in spikes:
         last = incidents[-1] if incidents else None
-        same_theme = last and (last.category, last.product_area) == (row["category"], row["product_area"])
-        if same_theme and row["created_date"] - last.last_day <= timedelta(days=1):
+        same_theme = last is not None and (last.category, last.product_area) == (
+            row["category"],
+            row["product_area"],
+        )
+        if last is not None and same_theme and row["created_date"] - last.last_day <= timedelta(days=1):
             share_weight = last.volume + row["volume"]
             last.negative_share = (
                 last.negative_share * last.volume + row["negative_share"] * row["volume"]
@@ -113,7 +116,7 @@ def group_incidents(spikes: list[dict[str, Any]]) -> list[Incident]:
     return incidents
 
 
-def read_incidents(warehouse: DuckDBWarehouse) -> list[Incident]:
+def read_incidents(warehouse: Warehouse) -> list[Incident]:
     """The incidents in ``gold.rpt_theme_spikes`` (none when gold is not built yet)."""
     if not warehouse.table_exists("gold.rpt_theme_spikes"):
         return []
@@ -143,7 +146,7 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def _daily_trend(warehouse: DuckDBWarehouse, window: list[Any]) -> list[dict[str, Any]]:
+def _daily_trend(warehouse: Warehouse, window: list[Any]) -> list[dict[str, Any]]:
     """The theme's volume on every day of the window since the data starts; a day without a row is 0 (as in
     the spike model), days before the data starts are left out rather than shown as 0."""
     start = warehouse.scalar("select min(created_date) from gold.rpt_theme_spikes")
@@ -161,7 +164,7 @@ def _with_links(rows: list[dict[str, Any]], links: LinkTemplates) -> list[dict[s
 
 
 def build_payload(
-    warehouse: DuckDBWarehouse,
+    warehouse: Warehouse,
     incident: Incident,
     owners: dict[str, str],
     versions: dict[str, Any],

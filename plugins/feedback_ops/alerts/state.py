@@ -17,7 +17,7 @@ from feedback_ops.warehouse.dialect import list_rows
 
 if TYPE_CHECKING:
     from feedback_ops.alerts.notifiers import DeliveryResult
-    from feedback_ops.warehouse import DuckDBWarehouse
+    from feedback_ops.warehouse.base import Warehouse
 
 INCIDENTS = "alerts.alert_incidents"
 DELIVERIES = "alerts.alert_deliveries"
@@ -36,7 +36,7 @@ def _as_datetime(value: Any) -> datetime:
 class AlertStore:
     """Reads and writes the alert state tables of the warehouse."""
 
-    def __init__(self, warehouse: DuckDBWarehouse) -> None:
+    def __init__(self, warehouse: Warehouse) -> None:
         self.warehouse = warehouse
 
     def sent(self, kind: str = THEME_SPIKE) -> dict[str, SentAlert]:

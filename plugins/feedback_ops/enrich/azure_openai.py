@@ -35,7 +35,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
@@ -96,6 +96,15 @@ def classify_output_model(taxonomy: Taxonomy) -> type[ClassifyOutputBase]:
     """The structured-output model of one taxonomy: ``category`` is a ``Literal`` of its ids."""
     category_type: Any = Literal.__getitem__(tuple(sorted(taxonomy.category_ids)))
     return create_model("ClassifyOutput", __base__=ClassifyOutputBase, category=(category_type, ...))
+
+
+class CallUsage(Protocol):
+    """What a record's calls used, as a result row reports it (``_Account`` here, the batch lane's line account)."""
+
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+    latency_ms: float
 
 
 @dataclass
@@ -489,7 +498,7 @@ class AzureOpenAIEnricher:
         redaction: Redaction,
         output: ClassifyOutputBase,
         deployment: str,
-        account: _Account,
+        account: CallUsage,
     ) -> EnrichmentResult:
         """The enrichment row of a validated answer."""
         category = self.taxonomy.get(output.category)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from feedback_ops.config import ENRICHMENT_BACKENDS, Settings
+from feedback_ops.embed.base import Embedder
 from feedback_ops.enrich.outcomes import EnrichmentBatch
 from feedback_ops.enrich.schemas import EnrichmentResult, FeedbackItem
 
@@ -32,6 +33,13 @@ class Enricher(Protocol):
     def enrich(self, items: Sequence[FeedbackItem]) -> list[EnrichmentResult]: ...
 
 
+@runtime_checkable
+class EmbeddingEnricher(Enricher, Protocol):
+    """An enricher that embeds each message itself (the local one): its vectors are stored and reused."""
+
+    embedder: Embedder
+
+
 def make_enricher(settings: Settings, backend: str | None = None) -> Any:
     """The enricher of ``backend`` (default: ``settings.enrichment_backend``); builds no client, calls nothing.
 
@@ -50,14 +58,14 @@ def make_enricher(settings: Settings, backend: str | None = None) -> Any:
     return AzureOpenAIEnricher(settings, backend=name)
 
 
-def begin_run(enricher: Any) -> None:
+def begin_run(enricher: Enricher) -> None:
     """Tell a backend a new run starts (resets a per-run budget); a no-op for backends without one."""
     start = getattr(enricher, "begin_run", None)
     if callable(start):
         start()
 
 
-def run_batch(enricher: Any, items: Sequence[FeedbackItem]) -> EnrichmentBatch:
+def run_batch(enricher: Enricher, items: Sequence[FeedbackItem]) -> EnrichmentBatch:
     """Enrich ``items`` with any backend and account for every one of them.
 
     A backend with ``enrich_batch`` (cloud) reports quarantined and deferred items itself; one with

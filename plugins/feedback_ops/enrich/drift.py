@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from feedback_ops.warehouse import DuckDBWarehouse
+from feedback_ops.warehouse.base import Warehouse
 
 DRIFT_THRESHOLD = 0.15
 MIN_RECORDS = 50
@@ -46,14 +46,12 @@ def total_variation(a: dict[str, int], b: dict[str, int]) -> float:
     return 0.5 * sum(abs(a.get(k, 0) / total_a - b.get(k, 0) / total_b) for k in set(a) | set(b))
 
 
-def _labels(warehouse: DuckDBWarehouse, column: str, version: str, since: datetime) -> dict[str, int]:
+def _labels(warehouse: Warehouse, column: str, version: str, since: datetime) -> dict[str, int]:
     frame = warehouse.query_df(RUN_LABELS_SQL.format(column=column), [version, since])
     return {str(k): int(v) for k, v in zip(frame["label"], frame["n"], strict=True)}
 
 
-def record_run_labels(
-    warehouse: DuckDBWarehouse, version: str, started_at: datetime, run_id: str
-) -> LabelDrift:
+def record_run_labels(warehouse: Warehouse, version: str, started_at: datetime, run_id: str) -> LabelDrift:
     """Store the labels of the records enriched since ``started_at`` and compare them with the previous run."""
     import pandas as pd
 

@@ -10,11 +10,14 @@ would go to the cheap deployment and how many would be deferred to a later run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from feedback_ops.enrich.budget import RunBudget
 from feedback_ops.enrich.runner import PENDING_SQL, _items
-from feedback_ops.warehouse import DuckDBWarehouse
+from feedback_ops.warehouse.base import Warehouse
+
+if TYPE_CHECKING:
+    from feedback_ops.enrich.azure_openai import AzureOpenAIEnricher
 
 REUSABLE_SQL = f"""
     select count(*) from ({PENDING_SQL}) as p
@@ -61,7 +64,7 @@ class EnrichmentEstimate:
     """What the records to send would cost if all went to the strong deployment (no budget)."""
 
 
-def estimate_pending(warehouse: DuckDBWarehouse, enricher: Any) -> EnrichmentEstimate:
+def estimate_pending(warehouse: Warehouse, enricher: AzureOpenAIEnricher) -> EnrichmentEstimate:
     """Estimate the tokens and cost of enriching what is pending at ``enricher``'s version (a cloud backend)."""
     version = enricher.enrichment_version
     llm = enricher.llm

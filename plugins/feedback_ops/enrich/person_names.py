@@ -163,10 +163,10 @@ class NameFinder:
                 break
             kept.append(word)
         end = run.start() + kept[-1].end()
-        start = self._accepted_start(text, start, [word.group(0) for word in kept])
-        if start is None or self._allowed(text[start:end]):
+        accepted = self._accepted_start(text, start, [word.group(0) for word in kept])
+        if accepted is None or self._allowed(text[accepted:end]):
             return None
-        return start, end
+        return accepted, end
 
     def _accepted_start(self, text: str, start: int, words: list[str]) -> int | None:
         """Where the name starts (a title is included) if the cue before it and its words make it a name."""

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from feedback_ops.config import Settings
-from feedback_ops.warehouse import DuckDBWarehouse
+from feedback_ops.warehouse.base import Warehouse
 from feedback_ops.warehouse.dialect import in_list
 
 CANDIDATES_SQL = """
@@ -25,7 +25,7 @@ CANDIDATES_SQL = """
 """Cheap-pass results without insights at the rich version (parameters: rich version, enrichment version)."""
 
 
-def candidates_sql(warehouse: Any, only_listed: bool) -> str:
+def candidates_sql(warehouse: Warehouse, only_listed: bool) -> str:
     """``CANDIDATES_SQL``, limited to the feedback ids of one more list parameter when ``only_listed`` (the
     urgent lane names its arrivals; the other lanes take every candidate)."""
     if not only_listed:
@@ -72,7 +72,7 @@ class RichRunStats:
 
 
 def enrich_rich_pending(
-    warehouse: DuckDBWarehouse,
+    warehouse: Warehouse,
     settings: Settings,
     enrichment_version: str,
     rich_enricher: Any | None = None,

@@ -29,8 +29,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from feedback_ops.config import Settings
+from feedback_ops.embed.base import Embedder
+from feedback_ops.enrich.backends import EmbeddingEnricher, Enricher
 from feedback_ops.search.units import unit_text_hash
-from feedback_ops.warehouse import DuckDBWarehouse
+from feedback_ops.warehouse.base import Warehouse
 from feedback_ops.warehouse.dialect import in_list
 from feedback_ops.warehouse.schema import declared_columns
 
@@ -51,7 +53,7 @@ _FREE_OF_COST = {"tokens_in": "0", "tokens_out": "0", "cost_usd": "0.0"}
 """A copy made no model call: it must not count the original's tokens and cost a second time."""
 
 
-def pending_sql(warehouse: Any, only_listed: bool) -> str:
+def pending_sql(warehouse: Warehouse, only_listed: bool) -> str:
     """``PENDING_SQL``, limited to the feedback ids of one more list parameter when ``only_listed``."""
     if not only_listed:
         return PENDING_SQL
@@ -60,7 +62,7 @@ def pending_sql(warehouse: Any, only_listed: bool) -> str:
     )
 
 
-def reuse_by_text_hash_sql(warehouse: Any, only_listed: bool) -> str:
+def reuse_by_text_hash_sql(warehouse: Warehouse, only_listed: bool) -> str:
     """Copy, for each pending record, the result of a record with the same text hash at this version.
 
     A ``merge`` that only inserts (a row another lane wrote meanwhile is left alone), choosing one source per
@@ -122,7 +124,7 @@ def _items(frame: Any) -> list[Any]:
     return [FeedbackItem(**record) for record in records]
 
 
-def _embedding_frame(results: list[Any], vectors: Any, embedder: Any, now: datetime) -> Any:
+def _embedding_frame(results: list[Any], vectors: Any, embedder: Embedder, now: datetime) -> Any:
     from feedback_ops.search.sync import embedding_rows
 
     return embedding_rows(
@@ -151,7 +153,7 @@ def _deferred_frame(batch: Any, version: str, now: datetime) -> Any:
     return pd.DataFrame(rows, columns=columns)
 
 
-def _write_batch(warehouse: DuckDBWarehouse, enricher: Any, batch: Any) -> None:
+def _write_batch(warehouse: Warehouse, enricher: Enricher, batch: Any) -> None:
     """Write one batch's results (and vectors, when the backend computed them) and quarantined records, in
     the caller's transaction (the one that gives the batch's claims back)."""
     import pandas as pd
@@ -159,7 +161,7 @@ def _write_batch(warehouse: DuckDBWarehouse, enricher: Any, batch: Any) -> None:
     now = datetime.now(UTC).replace(tzinfo=None)
     rows = pd.DataFrame([{**r.model_dump(), "enriched_at": now} for r in batch.results])
     warehouse.upsert("enrichment.feedback_enrichment", rows, keys=["feedback_id", "enrichment_version"])
-    if batch.vectors is not None:
+    if batch.vectors is not None and isinstance(enricher, EmbeddingEnricher):
         warehouse.upsert(
             "enrichment.embeddings",
             _embedding_frame(batch.results, batch.vectors, enricher.embedder, now),
@@ -202,13 +204,14 @@ def _held_part(batch: Any, held: set[str], lane: str | None) -> Any:
     )
 
 
-def _load_reviewed_examples(warehouse: DuckDBWarehouse, enricher: Any) -> None:
+def _load_reviewed_examples(warehouse: Warehouse, enricher: Enricher) -> None:
     """Give a backend that learns from reviews (the local one) the reviewed items' vectors and labels."""
-    if not hasattr(enricher, "use_reviewed_examples"):
+    use_reviewed_examples = getattr(enricher, "use_reviewed_examples", None)
+    if use_reviewed_examples is None or not isinstance(enricher, EmbeddingEnricher):
         return
     from feedback_ops.review.examples import load_reviewed_examples
 
-    enricher.use_reviewed_examples(load_reviewed_examples(warehouse, enricher.embedder.version))
+    use_reviewed_examples(load_reviewed_examples(warehouse, enricher.embedder.version))
 
 
 def _count_batch(stats: EnrichmentRunStats, batch: Any) -> None:
@@ -222,9 +225,9 @@ def _count_batch(stats: EnrichmentRunStats, batch: Any) -> None:
 
 
 def enrich_pending(
-    warehouse: DuckDBWarehouse,
+    warehouse: Warehouse,
     settings: Settings,
-    enricher: Any | None = None,
+    enricher: Enricher | None = None,
     lane: str | None = None,
     feedback_ids: Sequence[str] | None = None,
 ) -> EnrichmentRunStats:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from feedback_ops.config import Settings, get_settings
+from feedback_ops.enrich.backends import Enricher
 from feedback_ops.evaluation.baseline import (
     BaselineMismatchError,
     Comparison,
@@ -87,7 +88,7 @@ def _prediction(result: Any) -> Prediction:
 
 
 def predict(
-    enricher: Any, records: Sequence[GoldenRecord], batch_size: int
+    enricher: Enricher, records: Sequence[GoldenRecord], batch_size: int
 ) -> tuple[dict[str, Prediction], float]:
     """Enrich every record in batches; one prediction per record id, and what the run spent (USD).
 
@@ -115,7 +116,7 @@ def predict(
 
 
 def evaluate(
-    enricher: Any,
+    enricher: Enricher,
     golden: GoldenSet,
     categories: Sequence[str],
     *,
@@ -134,8 +135,9 @@ def evaluate(
     """
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     clock = time.perf_counter()
-    if callable(getattr(enricher, "load", None)):
-        enricher.load()
+    load = getattr(enricher, "load", None)  # a backend with models to load first (the local one)
+    if callable(load):
+        load()
     load_seconds = time.perf_counter() - clock
     clock = time.perf_counter()
     predictions, spent = predict(enricher, golden.records, batch_size)

@@ -12,11 +12,15 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from feedback_ops.config import Settings
 from feedback_ops.ingest.landing import LandingFile, discover, pending
 from feedback_ops.ingest.parsing import parse_file
-from feedback_ops.warehouse import DuckDBWarehouse
+from feedback_ops.warehouse.base import Warehouse
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BRONZE_NAMESPACE = uuid.UUID("6f1c2f0e-0d7b-5d4a-9a43-3f0c1e6b2a10")
 
@@ -47,7 +51,7 @@ def batch_id_for(files: list[LandingFile]) -> str:
     return f"batch_{digest[:16]}"
 
 
-def _file_frame(landing_file: LandingFile, batch_id: str, ingested_at: datetime):
+def _file_frame(landing_file: LandingFile, batch_id: str | None, ingested_at: datetime) -> pd.DataFrame:
     import pandas as pd
 
     rows = [
@@ -68,7 +72,7 @@ def _file_frame(landing_file: LandingFile, batch_id: str, ingested_at: datetime)
 
 
 def load_landing_to_bronze(
-    warehouse: DuckDBWarehouse, settings: Settings, only: Collection[str] | None = None
+    warehouse: Warehouse, settings: Settings, only: Collection[str] | None = None
 ) -> BronzeLoadResult:
     """Load every landing file not loaded before into bronze.
 

@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from feedback_ops.config import Settings, get_settings
+from feedback_ops.enrich.backends import Enricher
 
 LANE = "batch"
 
@@ -123,7 +124,7 @@ def enrich_backlog(
     settings: Settings | None = None,
     backfill_start: Any = None,
     backfill_end: Any = None,
-    enricher: Any | None = None,
+    enricher: Enricher | None = None,
 ) -> dict[str, Any]:
     """Enrich what has no current enrichment, in the batch lane (its budget and batch size), restricted to
     the records created within ``[backfill_start, backfill_end]`` when a range is given.

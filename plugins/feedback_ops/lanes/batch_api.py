@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from feedback_ops.config import Settings, get_settings
-from feedback_ops.enrich.outcomes import DeferredRecord, EnrichmentBatch, QuarantinedRecord
+from feedback_ops.enrich.outcomes import DeferredRecord, EnrichmentBatch, QuarantinedRecord, QuarantineReason
 from feedback_ops.enrich.schemas import EnrichmentResult, FeedbackItem
 
 log = logging.getLogger(__name__)
@@ -267,7 +267,9 @@ class AzureOpenAIBatchEnricher:
         account.cost_usd += cost
         self.spent_usd += cost
 
-    def _quarantined(self, item: FeedbackItem, account: LineAccount, reason: str) -> QuarantinedRecord:
+    def _quarantined(
+        self, item: FeedbackItem, account: LineAccount, reason: QuarantineReason
+    ) -> QuarantinedRecord:
         return QuarantinedRecord(
             feedback_id=item.feedback_id,
             enrichment_version=self.enrichment_version,

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from feedback_ops.warehouse.base import Warehouse
 from feedback_ops.warehouse.dialect import in_list, list_rows
 
 CLAIMS = "enrichment.enrichment_claims"
@@ -126,7 +127,7 @@ def retry_on_conflict(
     raise AssertionError("unreachable")
 
 
-def _rollback_quietly(warehouse: Any) -> None:
+def _rollback_quietly(warehouse: Warehouse) -> None:
     """A failed commit can leave the connection inside the aborted transaction: end it before retrying."""
     try:
         warehouse.execute("rollback")
@@ -145,7 +146,7 @@ class ClaimBook:
         lease_s: how long a claim holds before another lane may take it over.
     """
 
-    warehouse: Any
+    warehouse: Warehouse
     enrichment_version: str
     lane: str
     lease_s: float
@@ -155,7 +156,7 @@ class ClaimBook:
 
     @classmethod
     def for_rich_pass(
-        cls, warehouse: Any, enrichment_version: str, rich_version: str, lane: str, lease_s: float
+        cls, warehouse: Warehouse, enrichment_version: str, rich_version: str, lane: str, lease_s: float
     ) -> ClaimBook:
         """Claims for the rich pass: a record is free while it has no insights at these versions."""
         return cls(
@@ -239,7 +240,7 @@ def rich_claim_key(enrichment_version: str, rich_version: str) -> str:
     return f"rich:{rich_version}@{enrichment_version}"
 
 
-def live_claims(warehouse: Any, enrichment_version: str, now: datetime | None = None) -> Any:
+def live_claims(warehouse: Warehouse, enrichment_version: str, now: datetime | None = None) -> Any:
     """The claims still holding at ``now``: records some lane is enriching (a frame, for reports and tests)."""
     return warehouse.query_df(
         f"select * from {CLAIMS} where enrichment_version = ? and lease_expires_at > ? order by feedback_id",

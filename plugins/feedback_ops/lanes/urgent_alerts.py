@@ -21,7 +21,7 @@ from feedback_ops.config import Settings
 from feedback_ops.warehouse.dialect import in_list
 
 if TYPE_CHECKING:
-    from feedback_ops.warehouse import DuckDBWarehouse
+    from feedback_ops.warehouse.base import Warehouse
 
 URGENT_ITEM = "urgent_item"
 URGENT_LEVELS = ("high", "critical")
@@ -97,7 +97,7 @@ def urgent_item_payload(
 
 
 def raise_urgent_item_alerts(
-    warehouse: DuckDBWarehouse,
+    warehouse: Warehouse,
     settings: Settings,
     feedback_ids: Sequence[str],
     enrichment_version: str,

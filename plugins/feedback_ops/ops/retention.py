@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from feedback_ops.config import Settings
+from feedback_ops.warehouse.base import Warehouse
 
 LAYERS = ("bronze", "silver", "gold")
 PURGED_KEY = "_raw_text_purged_at"
@@ -107,7 +108,8 @@ def load_policy(path: Path) -> RetentionPolicy:
             )
         days[layer] = value
     for layer in ("silver", "gold"):
-        if days[layer] is not None and (days["bronze"] is None or days[layer] < days["bronze"]):
+        layer_days, bronze_days = days[layer], days["bronze"]
+        if layer_days is not None and (bronze_days is None or layer_days < bronze_days):
             raise RetentionPolicyError(
                 f"{path}: {layer}.raw_text_days ({days[layer]}) is shorter than bronze's ({days['bronze']}): "
                 f"{layer} is rebuilt from bronze at every run and would get the raw text back"
@@ -163,7 +165,7 @@ def purge_payload(
     return json.dumps(record, ensure_ascii=False)
 
 
-def _bronze_candidates_sql(warehouse: Any) -> str:
+def _bronze_candidates_sql(warehouse: Warehouse) -> str:
     """Bronze rows still holding raw text before the cutoff, with the item's latest redacted text."""
     if warehouse.table_exists("silver.int_feedback_validated"):
         # the enrichment's redacted text only when it was made from this row's text (an edited duplicate
@@ -184,7 +186,7 @@ def _bronze_candidates_sql(warehouse: Any) -> str:
 
 
 def purge_bronze(
-    warehouse: Any, settings: Settings, policy: RetentionPolicy, cutoff: datetime, when: str
+    warehouse: Warehouse, settings: Settings, policy: RetentionPolicy, cutoff: datetime, when: str
 ) -> int:
     """Rewrite the payloads of bronze rows ingested before ``cutoff``, in batches; return how many."""
     from feedback_ops.enrich.redact import Redactor, load_redaction_config
@@ -285,7 +287,7 @@ def _in_dialect(sql: str, runtime: str) -> str:
     return sqlglot.transpile(sql, read="databricks", write="duckdb")[0]
 
 
-def _ensure_runs_table(warehouse: Any, runtime: str) -> None:
+def _ensure_runs_table(warehouse: Warehouse, runtime: str) -> None:
     if runtime == "databricks":
         from feedback_ops.warehouse.databricks_warehouse import to_databricks_ddl
 
@@ -298,7 +300,7 @@ def _ensure_runs_table(warehouse: Any, runtime: str) -> None:
 
 
 def apply_retention(
-    warehouse: Any,
+    warehouse: Warehouse,
     settings: Settings,
     as_of: datetime,
     policy: RetentionPolicy | None = None,

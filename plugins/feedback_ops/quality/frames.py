@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from feedback_ops.config import Settings
 from feedback_ops.quality.suites import CONTRACTS
 from feedback_ops.quality.validated_rows import UnvalidatedRows, read_unvalidated, validates_row_by_row
-from feedback_ops.warehouse import DuckDBWarehouse
+from feedback_ops.warehouse.base import Warehouse
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -111,12 +111,12 @@ class GateFrames:
         return counts
 
 
-def _count(warehouse: DuckDBWarehouse, table: str) -> int:
+def _count(warehouse: Warehouse, table: str) -> int:
     return int(warehouse.scalar(f"select count(*) from {table}"))
 
 
 def _rows(
-    warehouse: DuckDBWarehouse,
+    warehouse: Warehouse,
     stage: str,
     table: str,
     params: dict[str, Any],
@@ -134,14 +134,14 @@ def _rows(
 Reading = tuple[dict[str, "pd.DataFrame | UnvalidatedRows"], dict[str, Any]]
 
 
-def _bronze(warehouse: DuckDBWarehouse, settings: Settings) -> Reading:
+def _bronze(warehouse: Warehouse, settings: Settings) -> Reading:
     return {
         "feedback_raw": _rows(warehouse, "bronze", "feedback_raw", {}),
         "file_manifest": _rows(warehouse, "bronze", "file_manifest", {}),
     }, {}
 
 
-def _silver(warehouse: DuckDBWarehouse, settings: Settings) -> Reading:
+def _silver(warehouse: Warehouse, settings: Settings) -> Reading:
     from feedback_ops.quality.gates import reconciliation_frame
 
     reconciliation = reconciliation_frame(
@@ -157,7 +157,7 @@ def _silver(warehouse: DuckDBWarehouse, settings: Settings) -> Reading:
     }, {}
 
 
-def _enrichment(warehouse: DuckDBWarehouse, settings: Settings) -> Reading:
+def _enrichment(warehouse: Warehouse, settings: Settings) -> Reading:
     from feedback_ops.enrich.taxonomy import load_taxonomy
     from feedback_ops.pipeline import current_enrichment_version
 
@@ -170,7 +170,7 @@ def _enrichment(warehouse: DuckDBWarehouse, settings: Settings) -> Reading:
     return {"feedback_enrichment": enrichment, "coverage": coverage}, params
 
 
-def _gold(warehouse: DuckDBWarehouse, settings: Settings) -> Reading:
+def _gold(warehouse: Warehouse, settings: Settings) -> Reading:
     return {
         "fct_feedback": _rows(warehouse, "gold", "fct_feedback", {}),
         "rpt_theme_daily": _rows(warehouse, "gold", "rpt_theme_daily", {}),
@@ -181,7 +181,7 @@ def _gold(warehouse: DuckDBWarehouse, settings: Settings) -> Reading:
 READERS = {"bronze": _bronze, "silver": _silver, "enrichment": _enrichment, "gold": _gold}
 
 
-def gate_frames(stage: str, warehouse: DuckDBWarehouse, settings: Settings) -> GateFrames:
+def gate_frames(stage: str, warehouse: Warehouse, settings: Settings) -> GateFrames:
     """The frames and suite parameters of one stage's gate (row-level tables: the rows not yet validated)."""
     if stage not in READERS:
         raise ValueError(f"unknown gate stage {stage!r}; stages: {sorted(READERS)}")

@@ -190,6 +190,8 @@ def _plain(value: Any) -> Any:
 
 def _outcome(contract: TableContract, result: ExpectationValidationResult) -> ExpectationOutcome:
     config = result.expectation_config
+    if config is None:  # GX attaches the configuration to every result it returns for a suite
+        raise ValueError(f"{contract.name}: a validation result without its expectation configuration")
     kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id", "column")}
     details = dict(result.result or {})
     rows = tuple(

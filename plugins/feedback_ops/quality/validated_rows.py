@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from feedback_ops.quality.suites import TableContract
+from feedback_ops.warehouse.base import Warehouse
 from feedback_ops.warehouse.dialect import list_rows, row_hash, row_json
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ def uniqueness_groups(contract: TableContract) -> list[tuple[str, ...]]:
     return list(dict.fromkeys(groups))
 
 
-def _group_value(warehouse: Any, group: tuple[str, ...], alias: str | None = None) -> str:
+def _group_value(warehouse: Warehouse, group: tuple[str, ...], alias: str | None = None) -> str:
     """One comparable value per row for a uniqueness group: the column itself, or the columns as JSON (which
     also makes rows equal on a null part meet, as they do for GX's compound uniqueness)."""
     if len(group) == 1:
@@ -153,7 +154,7 @@ def _group_value(warehouse: Any, group: tuple[str, ...], alias: str | None = Non
 
 
 def unvalidated_rows_sql(
-    warehouse: Any, contract: TableContract, table: str, columns: Sequence[str], where: str = "true"
+    warehouse: Warehouse, contract: TableContract, table: str, columns: Sequence[str], where: str = "true"
 ) -> tuple[str, int]:
     """The query reading a table's rows to validate, and how many times it uses the ``where`` parameters.
 
@@ -183,7 +184,7 @@ where not exists (
 
 
 def read_unvalidated(
-    warehouse: Any,
+    warehouse: Warehouse,
     contract: TableContract,
     table: str,
     params: Mapping[str, Any],
@@ -221,7 +222,7 @@ def read_unvalidated(
     )
 
 
-def record_sql(warehouse: Any) -> str:
+def record_sql(warehouse: Warehouse) -> str:
     """``MERGE`` of validated pairs into the ledger; parameters: suite, fingerprint, validated_at, pairs."""
     return f"""
 merge into {LEDGER_TABLE} as target
@@ -242,7 +243,7 @@ when not matched then insert (suite, suite_fingerprint, row_key, row_hash, valid
 """
 
 
-def prune_sql(warehouse: Any, read: UnvalidatedRows) -> str:
+def prune_sql(warehouse: Warehouse, read: UnvalidatedRows) -> str:
     """``DELETE`` of a suite's entries whose key is no longer in the table; parameters: suite, ``where``'s.
 
     One flat correlated ``NOT EXISTS``: Databricks' ``DELETE`` refuses a subquery nested in another.
@@ -266,7 +267,7 @@ def _pairs_to_record(read: UnvalidatedRows) -> list[str]:
 
 
 def record_validated(
-    warehouse: Any, reads: Iterable[UnvalidatedRows], validated_at: datetime | None = None
+    warehouse: Warehouse, reads: Iterable[UnvalidatedRows], validated_at: datetime | None = None
 ) -> dict[str, int]:
     """After a gate passed: record the rows it validated, drop entries whose row left the table.
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from feedback_ops.config import Settings
 
 if TYPE_CHECKING:
-    from feedback_ops.warehouse import DuckDBWarehouse
+    from feedback_ops.warehouse.base import Warehouse
 
 THEME_TOTALS_SQL = """
     select category, coalesce(product_area, '(none)') as product_area, sum(feedback_count) as items,
@@ -89,7 +89,7 @@ def _as_date(value: Any) -> date:
     return value.date() if hasattr(value, "date") and callable(value.date) else value
 
 
-def latest_day(warehouse: DuckDBWarehouse) -> date | None:
+def latest_day(warehouse: Warehouse) -> date | None:
     """The latest ``created_date`` of enriched feedback, or None before gold exists."""
     if not warehouse.table_exists("gold.fct_feedback"):
         return None
@@ -97,7 +97,7 @@ def latest_day(warehouse: DuckDBWarehouse) -> date | None:
     return None if value is None else _as_date(value)
 
 
-def first_day(warehouse: DuckDBWarehouse) -> date | None:
+def first_day(warehouse: Warehouse) -> date | None:
     """The earliest ``created_date`` of enriched feedback: charts start there, not before the data does."""
     if not warehouse.table_exists("gold.fct_feedback"):
         return None
@@ -105,7 +105,7 @@ def first_day(warehouse: DuckDBWarehouse) -> date | None:
     return None if value is None else _as_date(value)
 
 
-def theme_totals(warehouse: DuckDBWarehouse, period: Period) -> list[dict[str, Any]]:
+def theme_totals(warehouse: Warehouse, period: Period) -> list[dict[str, Any]]:
     """Items and negative items per (category, product area) in a period."""
     if not warehouse.table_exists("gold.rpt_theme_daily"):
         return []
@@ -126,7 +126,7 @@ def by_category(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     return totals
 
 
-def period_totals(warehouse: DuckDBWarehouse, period: Period) -> dict[str, int]:
+def period_totals(warehouse: Warehouse, period: Period) -> dict[str, int]:
     """Enriched items and negative items in a period."""
     if not warehouse.table_exists("gold.fct_feedback"):
         return {"items": 0, "negative": 0}
@@ -135,7 +135,7 @@ def period_totals(warehouse: DuckDBWarehouse, period: Period) -> dict[str, int]:
 
 
 def daily_by_category(
-    warehouse: DuckDBWarehouse, period: Period, top: int
+    warehouse: Warehouse, period: Period, top: int
 ) -> tuple[list[date], list[tuple[str, list[float]]]]:
     """Every day of the period and the daily volume of the ``top`` categories (by volume in the period)."""
     days = [period.first + timedelta(days=i) for i in range(period.days)]
@@ -150,7 +150,7 @@ def daily_by_category(
 
 
 def hourly_by_category(
-    warehouse: DuckDBWarehouse, last_day: date, hours: int, top: int
+    warehouse: Warehouse, last_day: date, hours: int, top: int
 ) -> tuple[list[datetime], list[tuple[str, list[float]]]]:
     """Every hour of the ``hours`` hours ending with ``last_day`` and the hourly volume of the ``top``
     categories in them (an hour without items is 0)."""
@@ -171,7 +171,7 @@ def hourly_by_category(
     return slots, [(c, [volumes[c].get(h, 0.0) for h in slots]) for c in ranked]
 
 
-def busiest_hours(warehouse: DuckDBWarehouse, day: date, top: int = 3) -> list[dict[str, Any]]:
+def busiest_hours(warehouse: Warehouse, day: date, top: int = 3) -> list[dict[str, Any]]:
     """The ``top`` hours of ``day`` by volume, with their negative items (from ``rpt_theme_hourly``)."""
     if not warehouse.table_exists("gold.rpt_theme_hourly"):
         return []
@@ -188,7 +188,7 @@ def busiest_hours(warehouse: DuckDBWarehouse, day: date, top: int = 3) -> list[d
     ]
 
 
-def leadership_kpis(warehouse: DuckDBWarehouse, period: Period) -> dict[str, Any]:
+def leadership_kpis(warehouse: Warehouse, period: Period) -> dict[str, Any]:
     """The leadership KPIs (``rpt_kpis_leadership``) of a period: its days, and the period's totals (shares
     pooled over the period's items and alerts; signal-to-action as the median of the daily medians)."""
     empty: dict[str, Any] = {"days": [], "urgent_items": 0, "alerts_opened": 0}
@@ -215,7 +215,7 @@ def leadership_kpis(warehouse: DuckDBWarehouse, period: Period) -> dict[str, Any
     }
 
 
-def open_pipeline_health_alerts(warehouse: DuckDBWarehouse) -> list[dict[str, Any]]:
+def open_pipeline_health_alerts(warehouse: Warehouse) -> list[dict[str, Any]]:
     """Operators' pipeline-health alerts not resolved yet, most recent first."""
     if not warehouse.table_exists("alerts.alert_incidents"):
         return []
@@ -233,7 +233,7 @@ def share(part: float, whole: float) -> float | None:
     return part / whole if whole else None
 
 
-def pipeline_counts(warehouse: DuckDBWarehouse) -> dict[str, Any]:
+def pipeline_counts(warehouse: Warehouse) -> dict[str, Any]:
     """The reconciliation row (bronze, silver, quarantined, duplicates, enriched), or {} before gold."""
     if not warehouse.table_exists("gold.rpt_pipeline_reconciliation"):
         return {}
@@ -241,14 +241,14 @@ def pipeline_counts(warehouse: DuckDBWarehouse) -> dict[str, Any]:
     return rows[0] if rows else {}
 
 
-def insight_count(warehouse: DuckDBWarehouse) -> int:
+def insight_count(warehouse: Warehouse) -> int:
     """Items the rich pass explained (with a summary)."""
     if not warehouse.table_exists("gold.fct_feedback"):
         return 0
     return int(warehouse.scalar("select count(*) from gold.fct_feedback where summary is not null") or 0)
 
 
-def quarantine_reasons(warehouse: DuckDBWarehouse) -> list[dict[str, Any]]:
+def quarantine_reasons(warehouse: Warehouse) -> list[dict[str, Any]]:
     """Quarantined rows per reason family, with the files they came from."""
     if not warehouse.table_exists("gold.rpt_quarantine_reasons"):
         return []
@@ -274,7 +274,7 @@ def quarantine_reasons(warehouse: DuckDBWarehouse) -> list[dict[str, Any]]:
     )
 
 
-def alert_state(warehouse: DuckDBWarehouse) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]]]:
+def alert_state(warehouse: Warehouse) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]]]:
     """``alert_id`` -> its incident row, and ``alert_id`` -> destination -> status of its latest message."""
     if not warehouse.table_exists("alerts.alert_incidents"):
         return {}, {}
@@ -294,7 +294,7 @@ def alert_state(warehouse: DuckDBWarehouse) -> tuple[dict[str, dict[str, Any]], 
     return {row["alert_id"]: row for row in incidents}, deliveries
 
 
-def incidents(warehouse: DuckDBWarehouse, settings: Settings, limit: int = 8) -> list[Incident]:
+def incidents(warehouse: Warehouse, settings: Settings, limit: int = 8) -> list[Incident]:
     """The most recent spike incidents with their evidence and alert state."""
     from feedback_ops.alerts.routing import load_alert_routing
     from feedback_ops.alerts.spikes import build_payload, read_incidents, theme_owners
@@ -316,7 +316,7 @@ def incidents(warehouse: DuckDBWarehouse, settings: Settings, limit: int = 8) ->
 
 
 def negative_examples(
-    warehouse: DuckDBWarehouse, settings: Settings, period: Period, limit: int = 5
+    warehouse: Warehouse, settings: Settings, period: Period, limit: int = 5
 ) -> list[dict[str, Any]]:
     """Negative items of a period, those the rich pass explained first (redacted text only), with links."""
     from feedback_ops.alerts.routing import load_alert_routing

@@ -39,7 +39,7 @@ from feedback_ops.report.figures import (
 )
 
 if TYPE_CHECKING:
-    from feedback_ops.warehouse import DuckDBWarehouse
+    from feedback_ops.warehouse.base import Warehouse
 
 REPORT_NAME = "insights.html"
 TREND_DAYS = 28
@@ -85,7 +85,7 @@ def link(url: Any, label: str) -> str:
     return text
 
 
-def recent(warehouse: DuckDBWarehouse, latest: Any) -> Period:
+def recent(warehouse: Warehouse, latest: Any) -> Period:
     """The last four weeks of data (fewer when the data starts later)."""
     start = max(latest - timedelta(days=TREND_DAYS - 1), first_day(warehouse) or latest)
     return Period(start, latest)
@@ -98,7 +98,7 @@ def _card(label: str, value: str, detail: str) -> str:
     )
 
 
-def kpi_cards(warehouse: DuckDBWarehouse, latest: Any) -> str:
+def kpi_cards(warehouse: Warehouse, latest: Any) -> str:
     """Volume, negative share, enrichment coverage, quarantine share, alerts raised."""
     counts = pipeline_counts(warehouse)
     silver, bronze = int(counts.get("silver_rows") or 0), int(counts.get("bronze_rows") or 0)
@@ -145,7 +145,7 @@ def _minutes(value: float | None) -> str:
     return f"{value:,.0f} min" if value < 120 else f"{value / 60:,.1f} h"
 
 
-def leadership_section(warehouse: DuckDBWarehouse, latest: Any) -> str:
+def leadership_section(warehouse: Warehouse, latest: Any) -> str:
     """The leadership KPIs of the last 7 days of data: totals as cards, then day by day."""
     week = Period(latest - timedelta(days=6), latest)
     kpis = leadership_kpis(warehouse, week)
@@ -192,7 +192,7 @@ def leadership_section(warehouse: DuckDBWarehouse, latest: Any) -> str:
     )
 
 
-def trends_section(warehouse: DuckDBWarehouse, latest: Any) -> str:
+def trends_section(warehouse: Warehouse, latest: Any) -> str:
     """Daily volume of the top themes over the last four weeks of data, hourly over the last two days."""
     period = recent(warehouse, latest)
     days, series = daily_by_category(warehouse, period, TOP_THEMES)
@@ -262,7 +262,7 @@ def spike_article(incident: Incident) -> str:
     )
 
 
-def spikes_section(warehouse: DuckDBWarehouse, settings: Settings) -> str:
+def spikes_section(warehouse: Warehouse, settings: Settings) -> str:
     """The most recent incidents with their evidence."""
     found = incidents(warehouse, settings)
     if not found:
@@ -270,7 +270,7 @@ def spikes_section(warehouse: DuckDBWarehouse, settings: Settings) -> str:
     return "".join(spike_article(incident) for incident in found)
 
 
-def negative_section(warehouse: DuckDBWarehouse, latest: Any, limit: int = 15, min_items: int = 5) -> str:
+def negative_section(warehouse: Warehouse, latest: Any, limit: int = 15, min_items: int = 5) -> str:
     """Themes with the most negative feedback per product area over the last four weeks."""
     period = recent(warehouse, latest)
     rows = [r for r in theme_totals(warehouse, period) if r["items"] >= min_items and r["negative"] > 0]
@@ -300,7 +300,7 @@ EMERGING_SQL = """
 """
 
 
-def emerging_section(warehouse: DuckDBWarehouse, limit: int = 8) -> str:
+def emerging_section(warehouse: Warehouse, limit: int = 8) -> str:
     """Growing clusters of recent feedback the taxonomy covers badly: candidates for a new category."""
     if not warehouse.table_exists("enrichment.emerging_themes"):
         return "<p>Emerging themes have not been detected yet.</p>"
@@ -343,7 +343,7 @@ def _gates_table(settings: Settings) -> str:
     )
 
 
-def quality_section(warehouse: DuckDBWarehouse, settings: Settings) -> str:
+def quality_section(warehouse: Warehouse, settings: Settings) -> str:
     """Reconciliation, quarantine reasons, the latest gate per table, and the Data Docs link."""
     counts = pipeline_counts(warehouse)
     balanced = counts.get("is_balanced")
@@ -377,7 +377,7 @@ def quality_section(warehouse: DuckDBWarehouse, settings: Settings) -> str:
     )
 
 
-def _health_table(warehouse: DuckDBWarehouse) -> str:
+def _health_table(warehouse: Warehouse) -> str:
     alerts = open_pipeline_health_alerts(warehouse)
     if not alerts:
         return '<p><span class="ok">none</span>: no gate failure, freshness breach, drift or budget overrun open.</p>'
@@ -393,7 +393,7 @@ def _health_table(warehouse: DuckDBWarehouse) -> str:
     )
 
 
-def render_report(warehouse: DuckDBWarehouse, settings: Settings) -> str:
+def render_report(warehouse: Warehouse, settings: Settings) -> str:
     """The whole HTML document."""
     latest = latest_day(warehouse)
     title = f"Feedback Ops — insights through {latest}" if latest else "Feedback Ops — insights"
@@ -436,7 +436,7 @@ def render_report(warehouse: DuckDBWarehouse, settings: Settings) -> str:
     )
 
 
-def write_insights_report(warehouse: DuckDBWarehouse, settings: Settings) -> Path:
+def write_insights_report(warehouse: Warehouse, settings: Settings) -> Path:
     """Write ``<reports_dir>/insights.html`` and return its path."""
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
     path = settings.reports_dir / REPORT_NAME

@@ -33,7 +33,7 @@ from feedback_ops.report.figures import (
 )
 
 if TYPE_CHECKING:
-    from feedback_ops.warehouse import DuckDBWarehouse
+    from feedback_ops.warehouse.base import Warehouse
 
 MIN_MOVER_ITEMS = 5
 RECENT_SPIKE_DAYS = 2
@@ -149,7 +149,7 @@ def _movers(today: dict[str, dict], week: dict[str, dict]) -> list[str]:
     return (lines or ["- No theme moved by more than a handful of items."]) + [""]
 
 
-def _busiest_hours_lines(warehouse: DuckDBWarehouse, day: date) -> list[str]:
+def _busiest_hours_lines(warehouse: Warehouse, day: date) -> list[str]:
     hours = busiest_hours(warehouse, day)
     lines = [
         f"- {hour['hour']:%H:00}–{hour['hour']:%H:59}: {hour['items']:,} items, "
@@ -166,7 +166,7 @@ def minutes(value: float | None) -> str:
     return f"{value:,.0f} min" if value < 120 else f"{value / 60:,.1f} h"
 
 
-def _leadership_lines(warehouse: DuckDBWarehouse, week: Period) -> list[str]:
+def _leadership_lines(warehouse: Warehouse, week: Period) -> list[str]:
     kpis = leadership_kpis(warehouse, week)
     return [
         f"- **Urgent items acknowledged within SLA:** "
@@ -181,7 +181,7 @@ def _leadership_lines(warehouse: DuckDBWarehouse, week: Period) -> list[str]:
     ]
 
 
-def daily_summary(warehouse: DuckDBWarehouse, settings: Settings, day: date) -> str:
+def daily_summary(warehouse: Warehouse, settings: Settings, day: date) -> str:
     """The daily theme summary for product, for ``day``."""
     today_period = Period(day, day)
     week_period = Period(day - timedelta(days=7), day - timedelta(days=1))
@@ -268,7 +268,7 @@ def _emerging(now: list[dict[str, Any]], before: dict[str, dict], min_items: int
     return (lines or [f"- No theme with at least {min_items} items grew by half or more."]) + [""]
 
 
-def _outside_taxonomy(warehouse: DuckDBWarehouse, top: int = 3) -> list[str]:
+def _outside_taxonomy(warehouse: Warehouse, top: int = 3) -> list[str]:
     """The latest growing clusters of feedback the taxonomy covers badly (``enrichment.emerging_themes``)."""
     if not warehouse.table_exists("enrichment.emerging_themes"):
         return []
@@ -302,7 +302,7 @@ def _negative_areas(now: list[dict[str, Any]], top: int = 5) -> list[str]:
     return lines + [""]
 
 
-def _headlines(warehouse: DuckDBWarehouse, week: Period, found: list[Incident]) -> list[str]:
+def _headlines(warehouse: Warehouse, week: Period, found: list[Incident]) -> list[str]:
     now, before = period_totals(warehouse, week), period_totals(warehouse, week.shifted(7))
     counts = pipeline_counts(warehouse)
     alerts, deliveries = alert_state(warehouse)
@@ -329,7 +329,7 @@ def _headlines(warehouse: DuckDBWarehouse, week: Period, found: list[Incident]) 
     return lines
 
 
-def weekly_summary(warehouse: DuckDBWarehouse, settings: Settings, day: date) -> str:
+def weekly_summary(warehouse: Warehouse, settings: Settings, day: date) -> str:
     """The weekly trend summary for leadership, for the ISO week holding ``day`` (up to ``day``)."""
     week = Period(day - timedelta(days=day.weekday()), day)
     previous = week.shifted(7)
@@ -370,7 +370,7 @@ def weekly_summary(warehouse: DuckDBWarehouse, settings: Settings, day: date) ->
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_people_summaries(warehouse: DuckDBWarehouse, settings: Settings) -> list[Path]:
+def write_people_summaries(warehouse: Warehouse, settings: Settings) -> list[Path]:
     """Write the daily and weekly summaries for the latest day in the data; none before gold exists."""
     day = latest_day(warehouse)
     if day is None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from feedback_ops.config import Settings
-from feedback_ops.warehouse import DuckDBWarehouse
+from feedback_ops.warehouse.base import Warehouse
 
 TOP_THEMES_SQL = """
     select category, coalesce(product_area, '-') as product_area, count(*) as items,
@@ -45,7 +45,7 @@ EMERGING_SQL = """
 """The growing clusters of the latest detection (``feedback_ops.search.emerging``)."""
 
 
-def _rows(warehouse: DuckDBWarehouse, table: str, sql: str) -> list[dict[str, Any]]:
+def _rows(warehouse: Warehouse, table: str, sql: str) -> list[dict[str, Any]]:
     return warehouse.query_df(sql).to_dict("records") if warehouse.table_exists(table) else []
 
 
@@ -71,7 +71,7 @@ class RunSummary:
     emerging: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _count(warehouse: DuckDBWarehouse, table: str) -> int:
+def _count(warehouse: Warehouse, table: str) -> int:
     return int(warehouse.scalar(f"select count(*) from {table}")) if warehouse.table_exists(table) else 0
 
 
@@ -86,7 +86,7 @@ def _alerts(settings: Settings) -> list[dict[str, Any]]:
     return list(latest.values())
 
 
-def build_summary(warehouse: DuckDBWarehouse, settings: Settings, top: int = 8) -> RunSummary:
+def build_summary(warehouse: Warehouse, settings: Settings, top: int = 8) -> RunSummary:
     """Read the figures of the latest run from the warehouse and the alert log."""
     summary = RunSummary()
     summary.counts = {

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from feedback_ops.config import Settings
 from feedback_ops.enrich.taxonomy import URGENCY_LEVELS, load_taxonomy
-from feedback_ops.warehouse import DuckDBWarehouse
+from feedback_ops.warehouse.base import Warehouse
 
 ReviewAction = Literal["accept", "correct"]
 REVIEW_ACTIONS: tuple[ReviewAction, ...] = ("accept", "correct")
@@ -92,9 +92,7 @@ def validate_labels(labels: ReviewedLabels, settings: Settings) -> None:
             raise ReviewError(f"{name} {value!r} is not one of {', '.join(allowed)}")
 
 
-def _enrichment_row(
-    warehouse: DuckDBWarehouse, feedback_id: str, enrichment_version: str | None
-) -> dict[str, Any]:
+def _enrichment_row(warehouse: Warehouse, feedback_id: str, enrichment_version: str | None) -> dict[str, Any]:
     frame = warehouse.query_df(ENRICHMENT_SQL, [feedback_id, enrichment_version, enrichment_version])
     if frame.empty:
         version = f" at enrichment version {enrichment_version}" if enrichment_version else ""
@@ -117,7 +115,7 @@ def _final_labels(action: str, labels: ReviewedLabels, model: dict[str, Any]) ->
 
 
 def record_decision(
-    warehouse: DuckDBWarehouse,
+    warehouse: Warehouse,
     settings: Settings,
     feedback_id: str,
     action: str,

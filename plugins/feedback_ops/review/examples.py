@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from feedback_ops.warehouse import DuckDBWarehouse
+from feedback_ops.warehouse.base import Warehouse
 
 if TYPE_CHECKING:
     import numpy
@@ -90,7 +90,7 @@ class ReviewedExamples:
 
 
 def load_reviewed_examples(
-    warehouse: DuckDBWarehouse, embedding_version: str, min_cosine: float = MIN_COSINE
+    warehouse: Warehouse, embedding_version: str, min_cosine: float = MIN_COSINE
 ) -> ReviewedExamples:
     """The reviewed items that have a vector at ``embedding_version``, with their latest decision's labels."""
     import numpy

@@ -15,7 +15,7 @@ from typing import Any
 
 from feedback_ops.config import Settings
 from feedback_ops.evaluation.golden import GOLDEN_DIR, GoldenRecord, load_golden, read_manifest
-from feedback_ops.warehouse import DuckDBWarehouse
+from feedback_ops.warehouse.base import Warehouse
 
 CANDIDATES_NAME = "golden_candidates.jsonl"
 REVIEWED_SQL = """
@@ -69,7 +69,7 @@ def candidate_record(row: dict[str, Any], record_id: str) -> GoldenRecord:
 
 
 def export_golden_candidates(
-    warehouse: DuckDBWarehouse, settings: Settings, out: Path | None = None, golden_dir: Path = GOLDEN_DIR
+    warehouse: Warehouse, settings: Settings, out: Path | None = None, golden_dir: Path = GOLDEN_DIR
 ) -> tuple[Path, int]:
     """Write the latest decision of every reviewed item as a golden candidate; return the file and row count.
 

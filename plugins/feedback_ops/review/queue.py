@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from feedback_ops.warehouse import DuckDBWarehouse
+from feedback_ops.warehouse.base import Warehouse
 
 QUEUE_TABLE = "gold.rpt_review_queue"
 QUEUE_SQL = f"""
@@ -44,9 +44,7 @@ def _records(frame: Any) -> list[dict[str, Any]]:
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
-def list_queue(
-    warehouse: DuckDBWarehouse, limit: int = 50, reason: str | None = None
-) -> list[dict[str, Any]]:
+def list_queue(warehouse: Warehouse, limit: int = 50, reason: str | None = None) -> list[dict[str, Any]]:
     """Items awaiting review, most pressing first (needs_review, then low confidence, then sampled).
 
     Raises:
@@ -57,7 +55,7 @@ def list_queue(
     return _records(warehouse.query_df(QUEUE_SQL, [reason, reason, limit]))
 
 
-def get_item(warehouse: DuckDBWarehouse, feedback_id: str) -> dict[str, Any] | None:
+def get_item(warehouse: Warehouse, feedback_id: str) -> dict[str, Any] | None:
     """One item of ``gold.fct_feedback`` with its review history (``decisions``, newest first), or None."""
     if not warehouse.table_exists("gold.fct_feedback"):
         raise QueueNotBuiltError(

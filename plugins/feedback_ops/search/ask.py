@@ -27,10 +27,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from feedback_ops.embed.base import Embedder
+from feedback_ops.search.base import SearchIndex
 from feedback_ops.search.themes import cluster_texts
 
 DEFAULT_EVIDENCE = 120
@@ -226,7 +229,7 @@ def _parse_filters(
     return filters
 
 
-def _anchor(index: Any, now: datetime) -> tuple[datetime, str | None]:
+def _anchor(index: SearchIndex, now: datetime) -> tuple[datetime, str | None]:
     newest = index.newest_created_at() if hasattr(index, "newest_created_at") else None
     if newest is not None and newest < now - timedelta(hours=1):
         return newest, (
@@ -237,7 +240,7 @@ def _anchor(index: Any, now: datetime) -> tuple[datetime, str | None]:
 
 
 def retrieve(
-    parsed: ParsedQuestion, index: Any, embedder: Any, top: int = DEFAULT_EVIDENCE
+    parsed: ParsedQuestion, index: SearchIndex, embedder: Embedder, top: int = DEFAULT_EVIDENCE
 ) -> tuple[list[Any], list[str], Any]:
     """Hybrid search under the question's window and filters.
 
@@ -264,7 +267,7 @@ def retrieve(
     return hits, notes, vector
 
 
-def _relevant(hits: list[Any], embedder: Any, vector: Any) -> list[Any]:
+def _relevant(hits: list[Any], embedder: Embedder, vector: Any) -> list[Any]:
     """Drop hits found only by the vector search that are barely related to the question."""
     import numpy
 
@@ -278,7 +281,7 @@ def _relevant(hits: list[Any], embedder: Any, vector: Any) -> list[Any]:
     return [h for h in hits if h.unit_id not in weak]
 
 
-def group_evidence(hits: list[Any], embedder: Any, quotes_per_group: int = 3) -> list[ThemeGroup]:
+def group_evidence(hits: list[Any], embedder: Embedder, quotes_per_group: int = 3) -> list[ThemeGroup]:
     """Cluster the evidence by meaning; one group per cause, counted in distinct feedback items.
 
     A message and one of its sentences both retrieved count once (by feedback id); the sentence is the
@@ -360,8 +363,8 @@ def ask(
     question: str,
     settings: Any = None,
     *,
-    index: Any = None,
-    embedder: Any = None,
+    index: SearchIndex | None = None,
+    embedder: Embedder | None = None,
     answerer: Any = None,
     now: datetime | None = None,
     top: int = DEFAULT_EVIDENCE,
@@ -422,11 +425,14 @@ def ask(
 class _MemoEmbedder:
     """Wraps an embedder for one question: a text already embedded is not embedded again."""
 
-    def __init__(self, embedder: Any) -> None:
+    def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
+        self.model_name = embedder.model_name
+        self.version = embedder.version
+        self.dimensions = embedder.dimensions
         self.vectors: dict[str, Any] = {}
 
-    def embed(self, texts: list[str]) -> Any:
+    def embed(self, texts: Sequence[str]) -> Any:
         import numpy
 
         missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))

@@ -38,6 +38,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from feedback_ops.config import AzureSearchSettings
@@ -342,9 +343,9 @@ class AzureSearchIndex:
         for attempt in range(1, self.settings.max_attempts + 1):
             if action == "delete":
                 sent = [{KEY_FIELD: body[KEY_FIELD]} for body in pending]
-                results = self._with_retries(lambda sent=sent: self.client.delete_documents(sent))
+                results = self._with_retries(partial(self.client.delete_documents, sent))
             else:
-                results = self._with_retries(lambda sent=pending: self.client.merge_or_upload_documents(sent))
+                results = self._with_retries(partial(self.client.merge_or_upload_documents, pending))
             by_key = {result.key: result for result in results}
             retry = []
             for body in pending:
@@ -385,7 +386,7 @@ class AzureSearchIndex:
             except HttpResponseError as error:
                 if error.status_code != 429 or attempt == self.settings.max_attempts:
                     raise
-                headers = error.response.headers if error.response is not None else None
+                headers = getattr(error.response, "headers", None)
                 delay = retry_after_seconds(headers)
                 if delay is None:
                     delay = backoff_delay(attempt, self.settings.backoff_base_s, self.settings.backoff_max_s)
@@ -410,7 +411,7 @@ class AzureSearchIndex:
         hashes: dict[str, str] = {}
         last: str | None = None
         while True:
-            page = self._with_retries(lambda last=last: self._page_after(last))
+            page = self._with_retries(partial(self._page_after, last))
             for row in page:
                 hashes[row["unit_id"]] = row["content_hash"]
             if len(page) < PAGE_SIZE:
@@ -486,13 +487,13 @@ class AzureSearchIndex:
         Raises:
             ValueError: an unknown filter, or a vector of the wrong length.
         """
-        from azure.search.documents.models import VectorizedQuery
+        from azure.search.documents.models import VectorizedQuery, VectorQuery
 
         where = odata_filter(filters)
         search_text = text if text and text.strip() else None
         if search_text is None and vector is None:
             return []
-        vector_queries = None
+        vector_queries: list[VectorQuery] | None = None
         if vector is not None:
             values = [float(x) for x in vector]
             if len(values) != self.dimensions:

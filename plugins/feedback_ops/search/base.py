@@ -43,6 +43,15 @@ class SearchIndex(Protocol):
 
     def content_hashes(self) -> dict[str, str]: ...
 
+    def newest_created_at(self) -> Any:
+        """The newest ``created_at`` among the indexed units (None when empty): where "now" is for a question."""
+
+    def refresh(self) -> None:
+        """Make what was written searchable (the embedded index's postings and vector structure)."""
+
+    def close(self) -> None:
+        """Release the index's connections."""
+
     def query(
         self,
         text: str,

@@ -54,7 +54,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -205,17 +205,22 @@ class EmbeddedIndex:
         self._ivf_next_key = 0
         self._ivf_trained_on = 0
         self._ivf_dirty = False
-        self._postings: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._postings: tuple[Any, ...] | None = None
         self._columns: dict[str, Any] | None = None
         self._columns_generation = -1
         self._postings_generation = -1
 
     # -- state -----------------------------------------------------------------------------------------------
 
+    def _one(self, sql: str, params: list[Any] | None = None) -> tuple[Any, ...]:
+        """The first row of a query that always returns one (a count, a state value, an aggregate)."""
+        row = self.connection.execute(sql, params).fetchone()
+        if row is None:
+            raise LookupError(f"the embedded index returned no row for: {sql}")
+        return tuple(row)
+
     def _state(self, name: str) -> int:
-        return int(
-            self.connection.execute("select value from index_state where name = ?", [name]).fetchone()[0]
-        )
+        return int(self._one("select value from index_state where name = ?", [name])[0])
 
     @property
     def generation(self) -> int:
@@ -354,14 +359,14 @@ class EmbeddedIndex:
     # -- reads -----------------------------------------------------------------------------------------------
 
     def count(self) -> int:
-        return int(self.connection.execute("select count(*) from documents").fetchone()[0])
+        return int(self._one("select count(*) from documents")[0])
 
     def content_hashes(self) -> dict[str, str]:
         return dict(self.connection.execute("select unit_id, content_hash from documents").fetchall())
 
     def newest_created_at(self) -> Any:
         """The ``created_at`` of the newest document (None when empty)."""
-        return self.connection.execute("select max(created_at) from documents").fetchone()[0]
+        return self._one("select max(created_at) from documents")[0]
 
     def facet_values(self, names: Sequence[str]) -> dict[str, list[str]]:
         """Distinct values of filterable fields, most frequent first (what a question can filter on)."""
@@ -395,10 +400,10 @@ class EmbeddedIndex:
             self._save_sidecar()
 
     def _has_bm25_tables(self) -> bool:
-        found = self.connection.execute(
+        found = self._one(
             "select count(*) from information_schema.tables where table_schema = 'main' "
             "and table_name in ('bm25_dict', 'bm25_terms', 'bm25_docs')"
-        ).fetchone()[0]
+        )[0]
         return found == 3 and self._has_fts()
 
     def _update_bm25(self, generation: int) -> None:
@@ -511,6 +516,7 @@ class EmbeddedIndex:
                 float(doc_lengths.mean()) if len(doc_lengths) else 0.0,
             )
             self._postings_generation = generation
+        assert self._postings is not None  # built above for this generation
         return self._postings
 
     def _where(self, filters: dict[str, Any] | None) -> tuple[str, list[Any]]:
@@ -598,9 +604,7 @@ class EmbeddedIndex:
         mask = columns["channel"][0] >= -1  # every key
         for name, value in filters.items():
             if name in ("created_after", "created_before"):
-                bound = np.datetime64(
-                    self.connection.execute("select ?::timestamp", [value]).fetchone()[0], "us"
-                )
+                bound = np.datetime64(self._one("select ?::timestamp", [value])[0], "us")
                 created = columns["created_at"]
                 mask &= (created >= bound) if name == "created_after" else (created < bound)
                 continue
@@ -614,9 +618,7 @@ class EmbeddedIndex:
         """``(mask over keys, count)`` of the units the filter allows. A wide filter fetches the (smaller)
         complement and inverts it: keys cost ~50 ns each to fetch, and half a million of them would be most of
         a query's time. Keys of replaced or deleted units may be left set: no ranking holds them any more."""
-        allowed, total = self.connection.execute(
-            f"select count(*) filter (where {where}), count(*) from documents", params
-        ).fetchone()
+        allowed, total = self._one(f"select count(*) filter (where {where}), count(*) from documents", params)
         size = next_key + 1
         wide = allowed > total / 2
         keys = self.connection.execute(
@@ -723,7 +725,7 @@ class EmbeddedIndex:
         wanted = min(depth, candidates)
         while True:
             probes = min(probes, ivf.nlist)
-            parameters = faiss.SearchParametersIVF(nprobe=probes, sel=selector)
+            parameters = faiss.SearchParametersIVF(nprobe=probes, sel=selector)  # type: ignore[call-arg]
             _, keys = ivf.search(query, depth, params=parameters)
             found = [int(k) for k in keys[0] if k >= 0]
             if len(found) >= wanted or probes == ivf.nlist:
@@ -788,11 +790,11 @@ class EmbeddedIndex:
             return None
         if not self._state("ivf_log_start") <= manifest["generation"] <= self.generation:
             return None
-        added, removed = self.connection.execute(
+        added, removed = self._one(
             "select (select count(*) from documents where vector_key >= ?), "
             "(select count(*) from ivf_removed where generation > ?)",
             [manifest["next_key"], manifest["generation"]],
-        ).fetchone()
+        )
         return int(added) + int(removed)
 
     def _load_sidecar(self) -> bool:
@@ -843,7 +845,7 @@ class EmbeddedIndex:
         reader = self.connection.execute(f"select vector_key, vector from documents {sample_clause}").arrow()
         return self._as_numpy(reader.read_all())
 
-    def _vector_batches(self, where: str = "", rows: int = 16_384):
+    def _vector_batches(self, where: str = "", rows: int = 16_384) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Every stored vector (or those ``where`` selects), normalized, a batch of ``rows`` at a time (16,384 x
         384 floats: 25 MB, and as much again normalized; 100,000 were 300 MB at the IVF build's peak)."""
         reader = self.connection.execute(f"select vector_key, vector from documents {where}").to_arrow_reader(
@@ -890,9 +892,9 @@ class EmbeddedIndex:
         self.connection.execute("commit")
 
     def _has_fts(self) -> bool:
-        found = self.connection.execute(
+        found = self._one(
             "select count(*) from information_schema.schemata where schema_name = 'fts_main_documents'"
-        ).fetchone()[0]
+        )[0]
         return bool(found)
 
     def _hits(self, fused: list[tuple[float, int]], ranks: dict[int, dict[str, int]]) -> list[SearchHit]:

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from feedback_ops.config import Settings, get_settings
+from feedback_ops.warehouse.base import Warehouse
 
 LOW_CONFIDENCE = 0.5
 WINDOW_DAYS = 7
@@ -109,7 +110,7 @@ def _theme_id(terms: list[str], label: str) -> str:
 
 
 def find_emerging_themes(
-    warehouse: Any,
+    warehouse: Warehouse,
     enrichment_version: str,
     embedding_version: str,
     *,
@@ -179,7 +180,7 @@ def find_emerging_themes(
 
 
 def store_emerging_themes(
-    warehouse: Any, found: EmergingThemes, enrichment_version: str, embedding_version: str
+    warehouse: Warehouse, found: EmergingThemes, enrichment_version: str, embedding_version: str
 ) -> int:
     """Replace the stored themes of ``found.window_end`` with ``found.themes`` (idempotent re-runs)."""
     import pandas as pd

@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from feedback_ops.config import Settings, get_settings
+from feedback_ops.embed.base import Embedder
+from feedback_ops.warehouse.base import Warehouse
 
 STALE_PARTITIONS_SQL = """
     select
@@ -64,7 +66,7 @@ def _slug(version: str) -> str:
 
 
 def stale_partitions(
-    warehouse: Any, enrichment_version: str, embedding_version: str
+    warehouse: Warehouse, enrichment_version: str, embedding_version: str
 ) -> dict[str, dict[str, int]]:
     """``{month: {"units", "stale_units"}}`` for the current units."""
     frame = warehouse.query_df(STALE_PARTITIONS_SQL, [enrichment_version, embedding_version])
@@ -74,7 +76,9 @@ def stale_partitions(
     }
 
 
-def reindex(settings: Settings | None = None, *, embedder: Any = None, force: bool = False) -> ReindexStats:
+def reindex(
+    settings: Settings | None = None, *, embedder: Embedder | None = None, force: bool = False
+) -> ReindexStats:
     """Re-embed the stale partitions and, if the active index is of another version, rebuild and switch.
 
     Args:

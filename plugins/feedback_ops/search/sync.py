@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from feedback_ops.config import Settings
-from feedback_ops.search.base import IndexDocument
+from feedback_ops.embed.base import Embedder
+from feedback_ops.search.base import IndexDocument, SearchIndex
 from feedback_ops.search.units import SPLITTER_VERSION, split_units
-from feedback_ops.warehouse import DuckDBWarehouse
+from feedback_ops.warehouse.base import Warehouse
 from feedback_ops.warehouse.dialect import in_list
 
 
@@ -126,7 +127,7 @@ DOCUMENT_HASHES_SQL = f"select u.unit_id, {CONTENT_HASH_SQL} as content_hash{DOC
 """Every expected document's id and content hash, without the vectors."""
 
 
-def build_missing_units(warehouse: DuckDBWarehouse, settings: Settings, enrichment_version: str) -> int:
+def build_missing_units(warehouse: Warehouse, settings: Settings, enrichment_version: str) -> int:
     """Cut the units of every current message that has none for its text and the splitter version.
 
     A message's old units are deleted first (its text or the splitter changed), so a message never keeps a
@@ -177,7 +178,7 @@ def embedding_rows(
     unit_ids: Sequence[str],
     feedback_ids: Sequence[str],
     text_hashes: Sequence[str],
-    embedder: Any,
+    embedder: Embedder,
     vectors: Any,
     embedded_at: datetime,
 ) -> Any:
@@ -206,7 +207,7 @@ def embedding_rows(
 
 
 def embed_missing(
-    warehouse: DuckDBWarehouse, settings: Settings, embedder: Any, enrichment_version: str
+    warehouse: Warehouse, settings: Settings, embedder: Embedder, enrichment_version: str
 ) -> int:
     """Embed the redacted units of current messages that have no vector at the embedder's version.
 
@@ -269,7 +270,7 @@ FULL_READ_SHARE = 0.25
 
 
 def _compare_documents(
-    warehouse: DuckDBWarehouse, versions: list[str], current: dict[str, str]
+    warehouse: Warehouse, versions: list[str], current: dict[str, str]
 ) -> tuple[set[str], list[str]]:
     """The ids of every document the index should hold, and of those whose content differs from the index's.
 
@@ -291,8 +292,8 @@ def _compare_documents(
 
 
 def _push_documents(
-    warehouse: DuckDBWarehouse,
-    index: Any,
+    warehouse: Warehouse,
+    index: SearchIndex,
     settings: Settings,
     versions: list[str],
     changed_ids: list[str],
@@ -308,7 +309,7 @@ def _push_documents(
     batch_rows = max(settings.batch_size, WRITE_BATCH_ROWS)
     if len(changed_ids) > FULL_READ_SHARE * expected_count:
         wanted = set(changed_ids)
-        queries = [(DOCUMENTS_SQL.format(unit_filter=""), versions)]
+        queries: list[tuple[str, list[Any]]] = [(DOCUMENTS_SQL.format(unit_filter=""), list(versions))]
     else:
         wanted = None
         # the ids filter the units inside the joins: filtering the sorted result instead made DuckDB join and
@@ -329,7 +330,7 @@ def _push_documents(
 
 
 def sync_index(
-    warehouse: DuckDBWarehouse, index: Any, settings: Settings, embedder: Any, enrichment_version: str
+    warehouse: Warehouse, index: SearchIndex, settings: Settings, embedder: Embedder, enrichment_version: str
 ) -> IndexSyncStats:
     """Embed what is missing, push changed documents, delete removed ones, and check the counts agree.
 

@@ -61,13 +61,13 @@ def spark_session_parameters(settings: Settings) -> dict[str, str]:
 
     os.environ.update(dbt_environment(settings))
     # what a dbt command sets up before rendering a profile: its flags (the defaults) and env_var()'s context
-    set_from_args(_NoFlags(), None)
+    set_from_args(_NoFlags(), None)  # type: ignore[arg-type]  # dbt reads the attributes it needs
     set_invocation_context(dict(os.environ))
     raw_profiles = read_profile(str(settings.dbt_profiles_dir))
     profile = Profile.from_raw_profiles(
         raw_profiles, "feedback_ops", ProfileRenderer({}), target_override="spark"
     )
-    return dict(profile.credentials.server_side_parameters)
+    return dict(profile.credentials.server_side_parameters)  # type: ignore[attr-defined]  # SparkCredentials
 
 
 class _NoFlags:
@@ -184,7 +184,7 @@ def build_on_spark(settings: Settings) -> dict[str, dict[str, int]]:
     """
     from feedback_ops import pipeline
     from feedback_ops.transform.dbt_runner import run_dbt
-    from feedback_ops.warehouse import open_warehouse
+    from feedback_ops.warehouse import DuckDBWarehouse, open_warehouse
 
     if settings.dbt_target != "spark":
         raise ValueError(
@@ -194,6 +194,10 @@ def build_on_spark(settings: Settings) -> dict[str, dict[str, int]]:
     # not read_only: dbt-duckdb keeps its read-write connection open in a process that ran it, and DuckDB
     # refuses a second connection to the file with another configuration
     with open_warehouse(settings) as warehouse:
+        if not isinstance(warehouse, DuckDBWarehouse):
+            raise ValueError(
+                "the Spark check mirrors the local DuckDB warehouse: set FEEDBACK_OPS_RUNTIME=local"
+            )
         mirror_warehouse_to_spark(warehouse, spark, dbt_source_tables(settings))
     dbt_vars = pipeline.dbt_vars(settings)
     counts = {"silver": run_dbt("build", settings, select="tag:silver", dbt_vars=dbt_vars).counts}

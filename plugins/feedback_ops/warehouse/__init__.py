@@ -5,6 +5,7 @@ the same tables through its own adapter. See ``docs/data-model.md`` for the tabl
 """
 
 from feedback_ops.warehouse.base import Warehouse
-from feedback_ops.warehouse.duckdb_warehouse import DuckDBWarehouse, open_warehouse
+from feedback_ops.warehouse.duckdb_warehouse import DuckDBWarehouse
+from feedback_ops.warehouse.factory import open_warehouse
 
 __all__ = ["DuckDBWarehouse", "Warehouse", "open_warehouse"]

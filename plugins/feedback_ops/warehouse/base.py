@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -30,14 +31,23 @@ class Warehouse(Protocol):
     ) -> Iterator[pa.Table]:
         """Stream a query's result in Arrow batches of at most ``batch_size`` rows."""
 
-    def append(self, table: str, frame: pd.DataFrame) -> int:
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        """Run a query and return the first column of its first row (None when it returns no row)."""
+
+    def append(self, table: str, frame: pd.DataFrame | pa.Table) -> int:
         """Insert the rows of ``frame`` (columns by name) and return how many were written."""
 
-    def upsert(self, table: str, frame: pd.DataFrame, keys: Sequence[str]) -> int:
+    def upsert(self, table: str, frame: pd.DataFrame | pa.Table, keys: Sequence[str]) -> int:
         """Insert or replace rows of ``frame`` matched on ``keys``; return rows written."""
 
     def table_exists(self, table: str) -> bool:
         """Whether ``schema.table`` exists."""
+
+    def transaction(self) -> AbstractContextManager[Any]:
+        """Context manager running the enclosed statements in one transaction (committed on success)."""
+
+    def ensure_schema(self) -> None:
+        """Create the Python-owned tables (``feedback_ops.warehouse.schema``) that do not exist yet."""
 
     def close(self) -> None:
         """Release the connection."""

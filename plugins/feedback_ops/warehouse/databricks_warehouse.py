@@ -57,10 +57,10 @@ def to_databricks_ddl(statement: str) -> str | None:
     tree = sqlglot.parse_one(statement, read="duckdb")
     if isinstance(tree, exp.Alter):
         return None
-    for node in list(tree.find_all(exp.PrimaryKeyColumnConstraint)):
-        node.replace(exp.NotNullColumnConstraint())  # a key column stays required
-    for node in list(tree.find_all(exp.PrimaryKey)):
-        node.pop()
+    for constraint in list(tree.find_all(exp.PrimaryKeyColumnConstraint)):
+        constraint.replace(exp.NotNullColumnConstraint())  # a key column stays required
+    for key in list(tree.find_all(exp.PrimaryKey)):
+        key.pop()
     for data_type in tree.find_all(exp.DataType):
         if data_type.is_type(exp.DataType.Type.ARRAY) and data_type.args.get("values"):
             data_type.set("values", None)

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+
+from feedback_ops.warehouse.base import Warehouse
 
 _PLAIN_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -30,7 +31,7 @@ DUCKDB = "duckdb"
 DATABRICKS = "databricks"
 
 
-def dialect_of(warehouse: Any) -> str:
+def dialect_of(warehouse: Warehouse) -> str:
     """The SQL dialect of ``warehouse`` (its ``sql_dialect``: ``duckdb`` or ``databricks``)."""
     dialect = getattr(warehouse, "sql_dialect", DUCKDB)
     if dialect not in (DUCKDB, DATABRICKS):
@@ -38,14 +39,14 @@ def dialect_of(warehouse: Any) -> str:
     return dialect
 
 
-def in_list(warehouse: Any, column: str) -> str:
+def in_list(warehouse: Warehouse, column: str) -> str:
     """A condition true when ``column`` is one of the strings of the next ``?`` parameter (a list)."""
     if dialect_of(warehouse) == DATABRICKS:
         return f"{column} in (select explode(?))"
     return f"{column} in (select unnest(?::varchar[]))"
 
 
-def list_rows(warehouse: Any, column: str) -> str:
+def list_rows(warehouse: Warehouse, column: str) -> str:
     """A relation (parenthesized, no alias) with one row per distinct string of the next ``?`` parameter,
     in a column named ``column``."""
     if dialect_of(warehouse) == DATABRICKS:
@@ -53,7 +54,7 @@ def list_rows(warehouse: Any, column: str) -> str:
     return f"(select distinct unnest(?::varchar[]) as {column})"
 
 
-def row_json(warehouse: Any, columns: Sequence[str], alias: str | None = None) -> str:
+def row_json(warehouse: Warehouse, columns: Sequence[str], alias: str | None = None) -> str:
     """A JSON object text of ``columns`` (names as keys) of one row: a row's key or whole content as a string.
 
     The columns are listed, not ``*``: what is serialized is exactly the columns a gate's frame holds, and the
@@ -75,7 +76,7 @@ def row_json(warehouse: Any, columns: Sequence[str], alias: str | None = None) -
     return f"to_json(struct_pack({fields}))"
 
 
-def row_hash(warehouse: Any, columns: Sequence[str], alias: str | None = None) -> str:
+def row_hash(warehouse: Warehouse, columns: Sequence[str], alias: str | None = None) -> str:
     """A row's content hash over ``columns``, as 32 characters on both engines.
 
     Databricks: the md5 of :func:`row_json`. DuckDB: its 64-bit ``hash`` of the row as a struct (per field, so

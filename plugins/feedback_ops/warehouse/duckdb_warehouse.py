@@ -1,18 +1,17 @@
 """DuckDB implementation of the warehouse: the local runtime's single file.
 
 DuckDB allows one writing process at a time, so a connection is opened for a unit of work and closed after
-it (``with open_warehouse(settings) as wh: ...``); Airflow tasks that write share a one-slot pool.
+it (``with open_warehouse(settings) as wh: ...``, ``feedback_ops.warehouse.factory``); Airflow tasks that write share a one-slot pool.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from feedback_ops.config import Settings, duckdb_size, get_settings
+from feedback_ops.config import duckdb_size
 from feedback_ops.warehouse.schema import DDL, declared_columns
 
 if TYPE_CHECKING:
@@ -172,34 +171,3 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self.connection.execute("rollback" if exc_type else "commit")
-
-
-@contextmanager
-def open_warehouse(settings: Settings | None = None, read_only: bool = False) -> Iterator[DuckDBWarehouse]:
-    """Open the configured warehouse for one unit of work, with the Python-owned tables in place.
-
-    ``runtime`` ``databricks`` yields a ``DatabricksWarehouse`` (same protocol) instead of the DuckDB file.
-    """
-    settings = settings or get_settings()
-    if settings.runtime == "databricks":
-        from feedback_ops.warehouse.databricks_warehouse import open_databricks_warehouse
-
-        with open_databricks_warehouse(settings) as databricks_warehouse:
-            yield databricks_warehouse
-        return
-    if settings.runtime != "local":
-        raise ValueError(
-            f"unknown runtime {settings.runtime!r} (FEEDBACK_OPS_RUNTIME): use 'local' or 'databricks'"
-        )
-    warehouse = DuckDBWarehouse(
-        settings.warehouse_path,
-        read_only=read_only,
-        memory_limit=settings.duckdb_memory_limit,
-        threads=settings.duckdb_threads,
-    )
-    try:
-        if not read_only:
-            warehouse.ensure_schema()
-        yield warehouse
-    finally:
-        warehouse.close()
