@@ -366,6 +366,11 @@ def test_the_five_obfuscated_values_of_the_issue_are_redacted_in_place(
         ("write jane.doe(at)example(dot)com", "jane.doe(at)example(dot)com", "EMAIL"),
         ("write jane.doe [at] example [dot] co [dot] uk", "jane.doe [at] example [dot] co [dot] uk", "EMAIL"),
         ("write jane dot doe at example dot com", "jane dot doe at example dot com", "EMAIL"),
+        (
+            "write o'connor9262 at mail dot example dot co dot uk",
+            "o'connor9262 at mail dot example dot co dot uk",
+            "EMAIL",
+        ),
         ("write jane.doe @ example.com", "jane.doe @ example.com", "EMAIL"),
         ("card 4111/1111/1111/1111 x", "4111/1111/1111/1111", "CARD"),
         ("card 4111_1111_1111_1111 x", "4111_1111_1111_1111", "CARD"),

@@ -50,7 +50,7 @@ _WEAK_CUE = re.compile(
     re.I,
 )
 """Cues after which a known first name alone is taken for a name."""
-_CAPITALS_WORD = re.compile(rf"(?<![\w'’-])(?!X+\b)[{_UPPER}](?:['’][{_UPPER}])?[{_UPPER}]+(?![\w'’-])")
+_CAPITALS_WORD = re.compile(rf"[{_UPPER}](?<![\w'’-].)(?:['’][{_UPPER}])?[{_UPPER}]+(?![\w'’-])")
 """A word in capitals: a name when the lists know it ("MARGARET THOMPSON")."""
 _LOWERCASE_NAME = re.compile(r"\bmy name is ([a-z]+)(?: ([a-z]+))?\b", re.I)
 _CUE_WINDOW = 40
@@ -149,6 +149,11 @@ class NameFinder:
 
     def __init__(self, lexicon: NameLexicon) -> None:
         self.lexicon = lexicon
+        names = lexicon.first_names | lexicon.surnames
+        self._names_in_capitals = frozenset(
+            name.upper() for name in names if lexicon.known_first_name(name) or lexicon.known_surname(name)
+        )
+        """Known first names and surnames (no common word) as written in capitals: one set lookup a word."""
 
     def find(self, text: str) -> list[tuple[int, int]]:
         """Spans of the person names in ``text``, in order, not overlapping.
@@ -164,14 +169,8 @@ class NameFinder:
     def _capitals_as_names(self, text: str) -> str:
         """``text`` with name words in capitals capitalized instead (same length, same offsets): the words the
         lists know as names, and a name-like word right next to one ("AISHA FERNANDES")."""
-        if _CAPITALS_WORD.search(text) is None:
-            return text
         words = list(_CAPITALS_WORD.finditer(text))
-        known = {
-            index
-            for index, word in enumerate(words)
-            if self.lexicon.known_first_name(word.group(0)) or self.lexicon.known_surname(word.group(0))
-        }
+        known = {index for index, word in enumerate(words) if word.group(0) in self._names_in_capitals}
         if not known:
             return text
         chars = list(text)

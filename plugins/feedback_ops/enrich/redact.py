@@ -61,7 +61,7 @@ _TLDS = (
     "|fr|es|it|nl|be|ch|at|se|no|dk|fi|pl|pt|cz|gr|in|jp|cn|kr|sg|hk|br|mx|ar|za|ru|ua|tr"
 )
 _EMAIL_OBFUSCATED = re.compile(
-    rf"(?<![\w.%+-])[A-Za-z0-9_%+-]+(?:{_DOT_WORD}[A-Za-z0-9_%+-]+)*{_AT_WORD}"
+    rf"(?<![\w.%+'-])[A-Za-z0-9_%+-][A-Za-z0-9_%+'-]*(?:{_DOT_WORD}[A-Za-z0-9_%+'-]+)*{_AT_WORD}"
     rf"[A-Za-z0-9-]+(?:{_DOT_WORD}[A-Za-z0-9-]+)*{_DOT_WORD}(?:{_TLDS})(?![\w-])",
     re.IGNORECASE,
 )
