@@ -105,9 +105,14 @@ def _one_round(text: str) -> tuple[str, list[int], list[int]] | None:
     return "".join(parts), starts, ends
 
 
+def is_own_view(text: str) -> bool:
+    """The fast path: ASCII without ``&`` is its own normalized view."""
+    return text.isascii() and "&" not in text
+
+
 def normalized_view(text: str) -> NormalizedView:
     """The normalized view of ``text`` and its offset map (see the module docstring)."""
-    if text.isascii() and "&" not in text:
+    if is_own_view(text):
         return NormalizedView(text=text, original=text)
     view, starts, ends = text, list(range(len(text))), list(range(1, len(text) + 1))
     for _ in range(ENTITY_ROUNDS):

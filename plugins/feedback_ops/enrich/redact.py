@@ -2,10 +2,12 @@
 
 Replaces personal data with typed placeholders and counts them:
 
-- ``[EMAIL]``; ``[IBAN]`` (mod-97-valid, and of its country's length when the country is known);
+- ``[EMAIL]``, also written around a filter ("jane(at)example(dot)com", "jane dot doe at example dot com");
+  ``[IBAN]`` (mod-97-valid, and of its country's length when the country is known; any spacing);
 - business ids, ``[ORDER_ID]`` / ``[ACCOUNT_ID]`` / any name, from configurable regular expressions
   (``include/redaction.yaml``), checked before cards and phones so a long order number stays an order id;
-- ``[CARD]`` (13-19 digits, spaces or dashes, Luhn-valid only); ``[IP]`` (IPv4, IPv6);
+- ``[CARD]`` (13-19 digits, Luhn-valid only; any separators, card-like groups unless single spaces or
+  dashes); ``[IP]`` (IPv4, IPv6);
 - ``[ADDRESS]``: a house number, a capitalized street name and a street suffix (Street, St, Ave, Road, ...),
   an optional unit and ", City, ST 12345" / UK postcode; German "...straße 5"; "PO Box 123";
 - ``[PHONE]``: international (``+44 20 7946 0958``, ``0049 30 1234567``, E.164) and national formats
@@ -15,6 +17,11 @@ Replaces personal data with typed placeholders and counts them:
 Precision matters as much as recall: dates, times, money amounts, percentages, years, version numbers and
 already-masked text (CFPB's ``XXXX``, ``XX/XX/XXXX``, ``{$123.00}``) are left alone, because redacting them
 would destroy what the models read.
+
+Everything is looked for in the text's normalized view (``feedback_ops.enrich.pii_view``: HTML entities
+decoded, zero-width characters and soft hyphens dropped, NFKC, so ``jane&#64;example.com`` and full-width
+digits are found) and replaced where it is in the input; the rest of the input keeps its exact form.
+:func:`find_structured_pii` is the enrichment gate's check on redacted text, over the same view.
 
 How: each type's pattern runs in turn over a working copy in which the values already found are masked with
 a character no pattern matches, so offsets stay those of the input and no value is claimed twice; the output
@@ -34,7 +41,7 @@ from pathlib import Path
 import yaml
 
 from feedback_ops.enrich.person_names import NameFinder, NameLexicon
-from feedback_ops.enrich.pii_view import NormalizedView, normalized_view
+from feedback_ops.enrich.pii_view import NormalizedView, is_own_view, normalized_view
 
 RULES_VERSION = "3"
 """Bump when the built-in rules of this module or of ``person_names`` change: part of the redactor version."""
@@ -227,7 +234,7 @@ _BRACKETED_AT_CUE = re.compile(r"[(\[{<]\s*at\s*[)\]}>]", re.IGNORECASE)
 def _may_hide_an_email(text: str) -> bool:
     """Whether ``text`` has what ``_EMAIL_OBFUSCATED`` needs: an "@", a "dot" or an "at" in brackets (plain
     substring tests first: a regular expression over every text costs more than the rest of the pass)."""
-    if "@" in text or "dot" in text.lower():
+    if "@" in text or "dot" in text or "DOT" in text or "Dot" in text:
         return True
     brackets = "(" in text or "[" in text or "{" in text or "<" in text
     return brackets and _BRACKETED_AT_CUE.search(text) is not None
@@ -435,10 +442,10 @@ class Redactor:
         Values are looked for in the text's normalized view (``pii_view``: entities decoded, zero-width
         characters dropped, NFKC) and replaced where they are in ``text``; the rest of ``text`` is kept as is.
         """
-        view = normalized_view(text)
-        spans, work = _run_passes(self._passes, self._needed, view.text)
+        view = None if is_own_view(text) else normalized_view(text)
+        spans, work = _run_passes(self._passes, self._needed, text if view is None else view.text)
         spans.extend(PiiSpan(start, end, "PERSON") for start, end in self._names.find(work))
-        return _render(text, _to_original(view, spans))
+        return _render(text, spans if view is None else _to_original(view, spans))
 
 
 def _needed(passes: Sequence[_Pass]) -> str:
