@@ -7,16 +7,23 @@
    order totals) are injected too. Every PII value in these texts is known, so precision is measured here.
 2. **Bitext gold spans** (offsets, not ``entity_value``): ``person_name`` -> PERSON, ``order_id`` and
    ``invoice_id`` -> ORDER_ID. Precision of PERSON and ORDER_ID over all 4,514 Bitext messages.
-3. **Speed**: ``Redactor.redact`` alone on 2,000 real texts (1,000 CFPB narratives, 500 Banking77 queries,
-   500 UCI sentences).
+3. **Obfuscated**: the same real texts with PII written a little differently, generated here: zero-width
+   characters and soft hyphens inside values, HTML entities (``&#64;``, ``&commat;``, ``&#46;``), full-width
+   letters and digits, cards with dots / slashes / underscores / mixed separators, IBANs with odd spacing,
+   phones with dots or no-break spaces, e-mails written ``(at)`` / ``[dot]`` / `` at `` + `` dot ``, and names
+   in capitals. Recall per type and per obfuscation.
+4. **False positives on clean real text**: placeholders per 1,000 texts on texts that carry no PII
+   (Banking77, UCI Amazon / Yelp, TweetEval: mentions, ``&amp;``, emoji), per type.
+5. **Speed**: ``Redactor.redact`` alone on 2,500 real texts (1,000 CFPB narratives, 500 Banking77 queries,
+   500 UCI sentences, 500 TweetEval tweets: the non-ASCII path).
 
 A gold span is found when one placeholder of its type covers it entirely; a placeholder is correct when it
 overlaps a gold span of its type. Names are drawn from lists written here, not from the redactor's lists: 50
 common US and international first names (49 of them in the redactor's lists), 25 first names that are not in
 them, and surnames common and rare; PERSON recall is also printed per cue kind and for the unknown names.
 
-Usage: ``PYTHONPATH=plugins .venv/bin/python bench/bench_redaction.py [--texts 3000] [--seed 0]``.
-Reads ``../shared/data`` next to the project; exits 0 with a message when it is absent.
+Usage: ``PYTHONPATH=plugins .venv/bin/python bench/bench_redaction.py [--texts 3000] [--seed 0] [--data DIR]``.
+Reads ``../shared/data`` next to the project (or ``--data``); exits 0 with a message when it is absent.
 """
 
 from __future__ import annotations
@@ -27,15 +34,19 @@ import random
 import string
 import sys
 import time
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from feedback_ops.config import PROJECT_ROOT
 from feedback_ops.enrich.redact import PiiSpan, Redactor, iban_valid, luhn_valid
 
 DATA = PROJECT_ROOT.parent / "shared" / "data"
 TARGETS = {"EMAIL": 0.98, "PHONE": 0.98, "CARD": 0.98, "PERSON": 0.8}
+OBFUSCATED_TARGETS = {"EMAIL": 0.98, "PHONE": 0.98, "CARD": 0.98, "IBAN": 0.98, "IP": 0.98}
+STRUCTURED = frozenset(OBFUSCATED_TARGETS)
 
 FIRST_NAMES = (
     "James Mary Robert Patricia Michael Jennifer David Linda Sarah Karen Thomas Nancy Daniel Lisa Kevin Emily "
@@ -247,6 +258,172 @@ LOOKALIKES = (
 )
 
 
+# --- obfuscated values: PII written a little differently ----------------------------------------------------
+
+INVISIBLES = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad")
+
+
+def full_width(value: str) -> str:
+    """ASCII letters, digits and punctuation as their full-width forms; a space as the ideographic space."""
+    return "".join(
+        "\u3000" if char == " " else chr(ord(char) + 0xFEE0) if "!" <= char <= "~" else char for char in value
+    )
+
+
+def with_invisible(rng: random.Random, value: str) -> str:
+    """One or two zero-width characters or soft hyphens inside the value."""
+    for _ in range(rng.choice((1, 2))):
+        at = rng.randint(1, len(value) - 1)
+        value = value[:at] + rng.choice(INVISIBLES) + value[at:]
+    return value
+
+
+def entity(char: str, rng: random.Random) -> str:
+    named = {"@": "&commat;", ".": "&period;", ":": "&colon;", "-": "&hyphen;"}
+    return rng.choice(
+        (f"&#{ord(char)};", f"&#x{ord(char):x};", f"&#X{ord(char):X};", named.get(char, "&#64;"))
+    )
+
+
+def with_entities(rng: random.Random, value: str, chars: str) -> str:
+    """Each of ``chars`` in the value written as an HTML character reference."""
+    return "".join(entity(char, rng) if char in chars else char for char in value)
+
+
+def obfuscated_email(rng: random.Random) -> tuple[str, str]:
+    user, domain = fake_email(rng).split("@")
+    words = {
+        "(at)(dot)": (f"{user}(at){domain.replace('.', '(dot)')}"),
+        "[at][dot]": (f"{user} [at] {domain.replace('.', ' [dot] ')}"),
+        "at/dot words": (f"{user} at {domain.replace('.', ' dot ')}"),
+        "AT/DOT words": (f"{user.replace('.', ' DOT ')} AT {domain.replace('.', ' DOT ')}"),
+        "zero-width": with_invisible(rng, f"{user}@{domain}"),
+        "entity": with_entities(rng, f"{user}@{domain}", "@" if rng.random() < 0.7 else "@."),
+        "full-width": full_width(f"{user}@{domain}"),
+        "spaced @": f"{user} @ {domain}",
+    }
+    kind = rng.choice(tuple(words))
+    return words[kind], kind
+
+
+def card_digits(rng: random.Random) -> tuple[str, list[int]]:
+    if rng.random() < 0.25:
+        return luhn_complete(rng.choice(("34", "37")), 15, rng), [4, 6, 5]
+    return luhn_complete(rng.choice(("4", "51", "55", "6011")), 16, rng), [4, 4, 4, 4]
+
+
+def grouped(number: str, sizes: list[int], separators: Iterable[str]) -> str:
+    groups, at = [], 0
+    for size in sizes:
+        groups.append(number[at : at + size])
+        at += size
+    out = groups[0]
+    for group, separator in zip(groups[1:], separators, strict=False):
+        out += separator + group
+    return out
+
+
+def obfuscated_card(rng: random.Random) -> tuple[str, str]:
+    number, sizes = card_digits(rng)
+    gaps = len(sizes) - 1
+    separated = {
+        sep_name: grouped(number, sizes, [sep] * gaps)
+        for sep_name, sep in (("dots", "."), ("slashes", "/"), ("underscores", "_"), ("double spaces", "  "))
+    }
+    variants = {
+        **separated,
+        "mixed separators": grouped(
+            number, sizes, [rng.choice((" ", "-", ".", " - ", "/")) for _ in range(gaps)]
+        ),
+        "full-width": full_width(grouped(number, sizes, [" "] * gaps)),
+        "zero-width": grouped(number, sizes, [rng.choice(INVISIBLES) for _ in range(gaps)]),
+        "no-break spaces": grouped(number, sizes, ["\u00a0"] * gaps),
+        "entity dashes": grouped(number, sizes, ["&#45;"] * gaps),
+    }
+    kind = rng.choice(tuple(variants))
+    return variants[kind], kind
+
+
+def obfuscated_iban(rng: random.Random) -> tuple[str, str]:
+    compact = fake_iban(rng).replace(" ", "")
+    variants = {
+        "spaced country": f"{compact[:2]} {compact[2:4]} "
+        + " ".join(compact[i : i + 4] for i in range(4, len(compact), 4)),
+        "groups of 6": " ".join(compact[i : i + 6] for i in range(0, len(compact), 6)),
+        "groups of 3": " ".join(compact[i : i + 3] for i in range(0, len(compact), 3)),
+        "lower case": " ".join(compact[i : i + 4] for i in range(0, len(compact), 4)).lower(),
+        "full-width": full_width(compact),
+        "no-break spaces": "\u00a0".join(compact[i : i + 4] for i in range(0, len(compact), 4)),
+        "zero-width": with_invisible(rng, compact),
+    }
+    kind = rng.choice(tuple(variants))
+    return variants[kind], kind
+
+
+def obfuscated_phone(rng: random.Random) -> tuple[str, str]:
+    area, exchange, line = (
+        f"{rng.randint(2, 9)}{digits(rng, 2)}",
+        f"{rng.randint(2, 9)}{digits(rng, 2)}",
+        digits(rng, 4),
+    )
+    variants = {
+        "dots": f"{area}.{exchange}.{line}",
+        "international dots": rng.choice(
+            (
+                f"+1.{area}.{exchange}.{line}",
+                f"+44.20.{digits(rng, 4)}.{digits(rng, 4)}",
+                f"+49.30.{digits(rng, 7)}",
+            )
+        ),
+        "full-width": full_width(f"({area}) {exchange}-{line}"),
+        "zero-width": with_invisible(rng, f"{area}-{exchange}-{line}"),
+        "no-break spaces": f"+44\u00a020\u00a0{digits(rng, 4)}\u00a0{digits(rng, 4)}",
+        "entity dashes": f"{area}&#45;{exchange}&#45;{line}",
+    }
+    kind = rng.choice(tuple(variants))
+    return variants[kind], kind
+
+
+def obfuscated_ip(rng: random.Random) -> tuple[str, str]:
+    plain = ".".join(str(rng.randint(1, 254)) for _ in range(4))
+    variants = {
+        "full-width": full_width(plain),
+        "zero-width": with_invisible(rng, plain),
+        "entity dots": with_entities(rng, plain, "."),
+    }
+    kind = rng.choice(tuple(variants))
+    return variants[kind], kind
+
+
+def caps_name(rng: random.Random) -> tuple[str, str]:
+    return f"{rng.choice(FIRST_NAMES)} {rng.choice(SURNAMES)}".upper(), "capitals"
+
+
+OBFUSCATED_TEMPLATES: dict[str, tuple[tuple[str, ...], Callable[[random.Random], tuple[str, str]]]] = {
+    "EMAIL": (
+        ("Please reply to {v}.", "My email is {v} if you need anything", "{v} is my address."),
+        obfuscated_email,
+    ),
+    "CARD": (
+        ("My card {v} was charged twice.", "The card number is {v}.", "Refund it to {v} please"),
+        obfuscated_card,
+    ),
+    "IBAN": (("Please refund to IBAN {v}.", "My account is {v}."), obfuscated_iban),
+    "PHONE": (("Call me on {v} please.", "My phone number is {v}", "{v} is my mobile."), obfuscated_phone),
+    "IP": (("It blocked me from {v} again.", "Login attempt from {v} was not me."), obfuscated_ip),
+    "PERSON": (("THIS IS {v} AND I AM ANGRY.", "I SPOKE TO {v} TWICE.", "REGARDS, {v}"), caps_name),
+}
+
+
+def obfuscated_sentence(rng: random.Random, kind: str) -> tuple[str, int, int, str]:
+    """A sentence carrying one obfuscated value of ``kind``: sentence, value offsets, obfuscation name."""
+    templates, generator = OBFUSCATED_TEMPLATES[kind]
+    template = rng.choice(templates)
+    value, how = generator(rng)
+    start = template.index("{v}")
+    return template.replace("{v}", value), start, start + len(value), how
+
+
 # --- texts -------------------------------------------------------------------------------------------------
 
 
@@ -306,12 +483,17 @@ def pii_sentence(rng: random.Random, kind: str) -> tuple[str, int, int, str]:
     return template.replace("{v}", value), start, start + len(value), group
 
 
-def inject(base: str, rng: random.Random, kinds: Iterable[str]) -> Sample:
+def inject(
+    base: str,
+    rng: random.Random,
+    kinds: Iterable[str],
+    sentence_of: Callable[[random.Random, str], tuple[str, int, int, str]] = pii_sentence,
+) -> Sample:
     """``base`` with one sentence per kind (and a look-alike now and then) put at the start, a sentence
     boundary or the end; the gold spans follow the text."""
     sample = Sample(text=base.strip())
     for kind in kinds:
-        sentence, start, end, group = pii_sentence(rng, kind)
+        sentence, start, end, group = sentence_of(rng, kind)
         offset = insert(sample, sentence, rng)
         sample.gold.append(PiiSpan(offset + start, offset + end, kind))
         sample.groups.append(group)
@@ -392,7 +574,7 @@ class Tally:
                 print(f"  {label} {kind} ({len(texts)}): " + " | ".join(repr(t) for t in texts[:4]))
 
 
-def injected(redactor: Redactor, count: int, seed: int) -> None:
+def injected(redactor: Redactor, count: int, seed: int) -> Tally:
     rng = random.Random(seed)
     pools = (cfpb_narratives(), banking77_queries(), uci_sentences())
     bases = [text for pool in pools for text in rng.sample(pool, count // 3)]
@@ -408,6 +590,72 @@ def injected(redactor: Redactor, count: int, seed: int) -> None:
     for group in sorted({group for group, _ in by_group}):
         total = by_group[(group, True)] + by_group[(group, False)]
         print(f"  PERSON recall, {group}: {by_group[(group, True)] / max(total, 1):.3f} of {total}")
+    return tally
+
+
+def structured_recall(tally: Tally) -> float:
+    """Recall over the structured types (e-mail, phone, card, IBAN, IP) together."""
+    gold = sum(tally.gold[kind] for kind in STRUCTURED)
+    return sum(tally.found[kind] for kind in STRUCTURED) / max(gold, 1)
+
+
+def obfuscated(redactor: Redactor, count: int, seed: int) -> Tally:
+    """The obfuscated family: real texts with one or two obfuscated values each; recall per type and per way."""
+    rng = random.Random(seed + 1)
+    pools = (cfpb_narratives(), banking77_queries(), uci_sentences())
+    bases = [text for pool in pools for text in rng.sample(pool, count // 3)]
+    tally, by_way = Tally(), Counter[tuple[str, str, bool]]()
+    for base in bases:
+        kinds = rng.sample(tuple(OBFUSCATED_TEMPLATES), rng.choice((1, 1, 2)))
+        sample = inject(base, rng, kinds, obfuscated_sentence)
+        hits = tally.score(sample.text, sample.gold, redactor.redact(sample.text).spans)
+        for way, span, hit in zip(sample.groups, sample.gold, hits, strict=True):
+            by_way[(span.kind, way, hit)] += 1
+    tally.report(f"Obfuscated PII in {len(bases)} real texts (CFPB, Banking77, UCI), seed {seed + 1}")
+    for kind, way in sorted({(kind, way) for kind, way, _ in by_way}):
+        total = by_way[(kind, way, True)] + by_way[(kind, way, False)]
+        print(f"  {kind:6s} {way:20s} recall {by_way[(kind, way, True)] / max(total, 1):.3f} of {total}")
+    for kind, target in OBFUSCATED_TARGETS.items():
+        recall = tally.found[kind] / max(tally.gold[kind], 1)
+        print(f"  target {kind} recall >= {target}: {'met' if recall >= target else 'MISSED'} ({recall:.3f})")
+    return tally
+
+
+def tweets() -> list[str]:
+    path = DATA / "tweeteval-sentiment" / "tweeteval_sentiment_val_test.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [row["text"] for row in csv.DictReader(handle)]
+
+
+def false_positives(redactor: Redactor) -> None:
+    """Placeholders on clean real text (no PII in these sets): per type, per 1,000 texts."""
+    print("\n## False positives on clean real text (no PII in these sets): placeholders per 1,000 texts")
+    print(f"{'set':22s} {'texts':>6s} {'non-ASCII':>9s} {'with &':>7s}  placeholders per 1,000 texts")
+    for name, texts in (
+        ("Banking77 queries", banking77_queries()),
+        ("UCI Amazon/Yelp", uci_sentences()),
+        ("TweetEval tweets", tweets()),
+    ):
+        placed: Counter[str] = Counter()
+        examples: dict[str, list[str]] = defaultdict(list)
+        for text in texts:
+            for span in redactor.redact(text).spans:
+                placed[span.kind] += 1
+                examples[span.kind].append(text[max(0, span.start - 25) : span.end + 10])
+        odd = sum(not text.isascii() for text in texts), sum("&" in text for text in texts)
+        structured = sum(placed[kind] for kind in STRUCTURED)
+        per_type = (
+            ", ".join(f"{kind} {placed[kind] * 1000 / len(texts):.2f}" for kind in sorted(placed)) or "none"
+        )
+        print(
+            f"{name:22s} {len(texts):6d} {odd[0]:9d} {odd[1]:7d}  structured {structured * 1000 / len(texts):.2f}"
+            f" ({per_type})"
+        )
+        for kind, found in sorted(examples.items()):
+            print(
+                f"    {kind} ({len(found)}): "
+                + " | ".join(repr(unicodedata.normalize("NFC", t)) for t in found[:3])
+            )
 
 
 BITEXT_TYPES = {"person_name": "PERSON", "order_id": "ORDER_ID", "invoice_id": "ORDER_ID"}
@@ -441,6 +689,7 @@ def speed(redactor: Redactor, seed: int) -> None:
         ("CFPB narratives", rng.sample(cfpb_narratives(), 1000)),
         ("Banking77 queries", rng.sample(banking77_queries(), 500)),
         ("UCI sentences", rng.sample(uci_sentences(), 500)),
+        ("TweetEval tweets", rng.sample(tweets(), 500)),
     )
     for _, texts in sources:  # warm-up: regex caches, name lists
         for text in texts[:50]:
@@ -464,15 +713,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--texts", type=int, default=3000, help="real texts to inject PII into")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", type=Path, default=DATA, help="the shared public datasets folder")
     args = parser.parse_args(argv)
-    if not DATA.is_dir():
-        print(f"skipped: {DATA} is absent (the public datasets are not available here)")
+    if not args.data.is_dir():
+        print(f"skipped: {args.data} is absent (the public datasets are not available here)")
         return 0
+    globals()["DATA"] = args.data
     redactor = Redactor()
     print(f"redactor version {redactor.version}")
-    injected(redactor, args.texts, args.seed)
+    plain = injected(redactor, args.texts, args.seed)
+    hidden = obfuscated(redactor, args.texts, args.seed)
     bitext(redactor)
+    false_positives(redactor)
     speed(redactor, args.seed)
+    print("\n## Structured PII recall (e-mail, phone, card, IBAN, IP) per family")
+    print(f"plain       {structured_recall(plain):.3f}\nobfuscated  {structured_recall(hidden):.3f}")
     return 0
 
 

@@ -274,6 +274,22 @@ def test_enrichment_gate_names_out_of_range_scores_unknown_categories_and_leaked
     assert "expect_compound_columns_to_be_unique" in message
 
 
+def test_enrichment_gate_catches_obfuscated_pii_left_in_redacted_text(gx: Settings) -> None:
+    frame = enrichment(4)
+    frame.loc[1, "redacted_text"] = "mail me at jane.doe&#64;example.com"
+    frame.loc[2, "redacted_text"] = (
+        "card \uff14\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11"
+    )
+    frame.loc[3, "redacted_text"] = "mail jane.doe\u200b@example.com or 4111.1111.1111.1111"
+    message = gate_failure("enrichment", {"feedback_enrichment": frame}, gx, taxonomy=list(BASELINE_TAXONOMY))
+    assert "expect_column_values_to_be_in_set column=redacted_text_pii_found" in message
+    assert "feedback_id='f1', enrichment_version='ev1' -> redacted_text_pii_found='EMAIL'" in message
+    assert "feedback_id='f2', enrichment_version='ev1' -> redacted_text_pii_found='CARD'" in message
+    assert "feedback_id='f3', enrichment_version='ev1' -> redacted_text_pii_found='CARD,EMAIL'" in message
+    assert "f0" not in message.split("redacted_text_pii_found", 1)[1]
+    assert "jane.doe" not in message and "4111" not in message
+
+
 def test_enrichment_taxonomy_is_the_callers(gx: Settings) -> None:
     frames, _ = valid_frames("enrichment")
     message = gate_failure("enrichment", frames, gx, taxonomy=["bug", "billing"])

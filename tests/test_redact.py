@@ -5,10 +5,20 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from feedback_ops.config import Settings
-from feedback_ops.enrich.redact import Redactor, iban_valid, load_redaction_config, luhn_valid, redact
+from feedback_ops.enrich.pii_view import normalized_view
+from feedback_ops.enrich.redact import (
+    Redactor,
+    find_structured_pii,
+    iban_valid,
+    load_redaction_config,
+    luhn_valid,
+    redact,
+)
+from feedback_ops.quality.suites import FEEDBACK_ENRICHMENT, PII_FOUND_COLUMN
 
 
 @pytest.mark.parametrize(
@@ -310,3 +320,151 @@ def test_the_default_config_is_the_project_yaml() -> None:
         Redactor().version == Redactor(config=load_redaction_config(Settings().redaction_config_path)).version
     )
     assert Redactor().version != Redactor({"ORDER_ID": r"\bORD-\d+\b"}).version
+
+
+# --- PII written a little differently (issue 16 §5) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "placeholder", "kept"),
+    [
+        ("Mail jane.doe\u200b@example.com today", "jane.doe\u200b@example.com", "EMAIL", ("Mail ", " today")),
+        ("Mail jane.doe&#64;example.com today", "jane.doe&#64;example.com", "EMAIL", ("Mail ", " today")),
+        (
+            "Card ４１１１ １１１１ １１１１ １１１１ was charged",
+            "４１１１ １１１１ １１１１ １１１１",
+            "CARD",
+            ("Card ", " was charged"),
+        ),
+        ("Card 4111.1111.1111.1111. Thanks", "4111.1111.1111.1111", "CARD", ("Card ", ". Thanks")),
+        (
+            "THIS IS MARGARET THOMPSON CALLING AGAIN",
+            "MARGARET THOMPSON",
+            "PERSON",
+            ("THIS IS ", " CALLING AGAIN"),
+        ),
+    ],
+)
+def test_the_five_obfuscated_values_of_the_issue_are_redacted_in_place(
+    text: str, secret: str, placeholder: str, kept: tuple[str, str]
+) -> None:
+    result = redact(text)
+    assert result.text == f"{kept[0]}[{placeholder}]{kept[1]}"
+    assert result.counts == {placeholder: 1}
+    (span,) = result.spans
+    assert text[span.start : span.end] == secret
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "placeholder"),
+    [
+        ("write jane.doe&commat;example.com", "jane.doe&commat;example.com", "EMAIL"),
+        ("write jane.doe&#x40;example&#46;com", "jane.doe&#x40;example&#46;com", "EMAIL"),
+        ("write jane.doe&amp;#64;example.com", "jane.doe&amp;#64;example.com", "EMAIL"),
+        ("write j\u00adane.doe@exam\u2060ple.com", "j\u00adane.doe@exam\u2060ple.com", "EMAIL"),
+        ("write ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ", "ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ", "EMAIL"),
+        ("write jane.doe(at)example(dot)com", "jane.doe(at)example(dot)com", "EMAIL"),
+        ("write jane.doe [at] example [dot] co [dot] uk", "jane.doe [at] example [dot] co [dot] uk", "EMAIL"),
+        ("write jane dot doe at example dot com", "jane dot doe at example dot com", "EMAIL"),
+        (
+            "write o'connor9262 at mail dot example dot co dot uk",
+            "o'connor9262 at mail dot example dot co dot uk",
+            "EMAIL",
+        ),
+        ("write jane.doe @ example.com", "jane.doe @ example.com", "EMAIL"),
+        ("card 4111/1111/1111/1111 x", "4111/1111/1111/1111", "CARD"),
+        ("card 4111_1111_1111_1111 x", "4111_1111_1111_1111", "CARD"),
+        ("card 4111 - 1111.1111/1111 x", "4111 - 1111.1111/1111", "CARD"),
+        ("card 4111\u00a01111\u00a01111\u00a01111 x", "4111\u00a01111\u00a01111\u00a01111", "CARD"),
+        ("card 4111\u200b1111\u200b1111\u200b1111 x", "4111\u200b1111\u200b1111\u200b1111", "CARD"),
+        ("card 3782.822463.10005 x", "3782.822463.10005", "CARD"),
+        ("iban DE 89 3704 0044 0532 0130 00 x", "DE 89 3704 0044 0532 0130 00", "IBAN"),
+        ("iban DE8937 040044 053201 3000 x", "DE8937 040044 053201 3000", "IBAN"),
+        ("iban GB8 2WE ST1 234 569 876 543 2 x", "GB8 2WE ST1 234 569 876 543 2", "IBAN"),
+        (
+            "iban ＤＥ８９３７０４００４４０５３２０１３０００ x",
+            "ＤＥ８９３７０４００４４０５３２０１３０００",
+            "IBAN",
+        ),
+        ("call +44.20.7946.0958 x", "+44.20.7946.0958", "PHONE"),
+        ("call ４１５－５５５－０１２３ x", "４１５－５５５－０１２３", "PHONE"),
+        ("call 415&#45;555&#45;0123 x", "415&#45;555&#45;0123", "PHONE"),
+        ("from １９２．１６８．１０．２５４ x", "１９２．１６８．１０．２５４", "IP"),
+        ("from 192&#46;168&#46;10&#46;254 x", "192&#46;168&#46;10&#46;254", "IP"),
+        ("I SPOKE TO AISHA FERNANDES TWICE", "AISHA FERNANDES", "PERSON"),
+        ("MR. THOMPSON WAS RUDE", "MR. THOMPSON", "PERSON"),
+    ],
+)
+def test_obfuscated_values_are_found_and_the_rest_is_kept(text: str, secret: str, placeholder: str) -> None:
+    result = redact(text)
+    before, _, after = text.partition(secret)
+    assert result.text == f"{before}[{placeholder}]{after}"
+    assert result.counts == {placeholder: 1}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I bought it at amazon.com last week",
+        "we looked at the dot com bubble",
+        "at 2023 I went to the branch and waited 45 minutes",
+        "It happened on 2023.05.01 and again on 2023.05.02 at 10:30.",
+        "Version 10.0.19041.1288 and build 2004.1111.2222.3333 crash",
+        "AT&T charged me &amp; then Wells Fargo &lt;did&gt; nothing",
+        "Café crème brûlée… was “great” – 5★",
+        "I CALLED CHASE AND WELLS FARGO ABOUT MY BILL IN MAY",
+        "XXXX XXXX CALLED ME ON XX/XX/XXXX",
+    ],
+)
+def test_look_alikes_of_obfuscated_values_are_left_alone(text: str) -> None:
+    result = redact(text)
+    assert result.text == text
+    assert result.counts == {}
+
+
+def test_text_outside_the_values_keeps_its_exact_form() -> None:
+    text = "Caf\u00e9 &amp; \u201cthanks\u201d\u2026 jane&#64;example.com \uff08note\uff09 \u200b end"
+    result = redact(text)
+    assert result.text == "Caf\u00e9 &amp; \u201cthanks\u201d\u2026 [EMAIL] \uff08note\uff09 \u200b end"
+
+
+def test_the_normalized_view_maps_back_to_the_original() -> None:
+    text = "a\u200bb &#64; ｃ"
+    view = normalized_view(text)
+    assert view.text == "ab @ c"
+    assert view.original_span(0, 2) == (0, 3)
+    assert text[slice(*view.original_span(3, 4))] == "&#64;"
+    assert text[slice(*view.original_span(5, 6))] == "ｃ"
+    plain = normalized_view("plain ascii text")
+    assert plain.is_identity and plain.original_span(2, 5) == (2, 5)
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("mail jane.doe\u200b@example.com", ["EMAIL"]),
+        ("mail jane.doe&#64;example.com", ["EMAIL"]),
+        ("mail jane(at)example(dot)com", ["EMAIL"]),
+        ("card ４１１１ １１１１ １１１１ １１１１", ["CARD"]),
+        ("card 4111.1111.1111.1111 and iban DE89 3704 0044 0532 0130 00", ["CARD", "IBAN"]),
+        ("Write to [EMAIL] about card [CARD] and order [ORDER_ID]", []),
+        ("order 4111111111111112 on 2023.05.01", []),
+        ("", []),
+    ],
+)
+def test_the_gate_check_reads_the_same_normalized_view(text: str, found: list[str]) -> None:
+    assert find_structured_pii(text) == found
+    frame = pd.DataFrame({"feedback_id": ["f0"], "redacted_text": [text]})
+    prepared = FEEDBACK_ENRICHMENT.prepare(frame)
+    assert list(prepared[PII_FOUND_COLUMN]) == [",".join(found)]
+    assert PII_FOUND_COLUMN not in frame.columns
+
+
+def test_what_the_redactor_leaves_passes_the_gate_check() -> None:
+    texts = [
+        "Mail jane.doe\u200b@example.com, card ４１１１ １１１１ １１１１ １１１１, iban DE 89 3704 0044 0532 0130 00",
+        "jane.doe&#64;example.com or 4111.1111.1111.1111 or jane(at)example(dot)com",
+    ]
+    for text in texts:
+        assert find_structured_pii(text)
+        assert find_structured_pii(redact(text).text) == []

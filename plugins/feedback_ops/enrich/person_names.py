@@ -14,7 +14,8 @@ a common lower-case word ("Will", "Grant", "Chase", "Customer") is only a name a
 which keeps sentence-initial capitals and product words out; a run followed by "Technologies", "Bank",
 "Team", ... is an organization. ``not_names`` (brands that look like first names)
 and ``allow`` (companies named after people: "Mr. Cooper", "Sallie Mae") are never redacted. Lower-case names
-are found only after "my name is".
+are found only after "my name is". Words in capitals ("MARGARET THOMPSON") are read as capitalized when the
+lists know them as names and not as common words.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ _WEAK_CUE = re.compile(
     re.I,
 )
 """Cues after which a known first name alone is taken for a name."""
+_CAPITALS_WORD = re.compile(rf"[{_UPPER}](?<![\w'’-].)(?:['’][{_UPPER}])?[{_UPPER}]+(?![\w'’-])")
+"""A word in capitals: a name when the lists know it ("MARGARET THOMPSON")."""
 _LOWERCASE_NAME = re.compile(r"\bmy name is ([a-z]+)(?: ([a-z]+))?\b", re.I)
 _CUE_WINDOW = 40
 """How many characters before a candidate are searched for a cue."""
@@ -133,17 +136,59 @@ def _normalized(phrase: str) -> str:
     return " ".join(phrase.lower().replace(".", " ").split())
 
 
+def _capitalized(word: str) -> str:
+    """A word in capitals as a name is written ("O'CONNOR" -> "O'Connor"), or unchanged if that would change
+    its length."""
+    head = 3 if len(word) > 3 and word[1] in "'’" else 1
+    cased = word[:head] + word[head:].lower()
+    return cased if len(cased) == len(word) else word
+
+
 class NameFinder:
     """Finds person names in text; returns character spans (start, end)."""
 
     def __init__(self, lexicon: NameLexicon) -> None:
         self.lexicon = lexicon
+        names = lexicon.first_names | lexicon.surnames
+        self._names_in_capitals = frozenset(
+            name.upper() for name in names if lexicon.known_first_name(name) or lexicon.known_surname(name)
+        )
+        """Known first names and surnames (no common word) as written in capitals: one set lookup a word."""
 
     def find(self, text: str) -> list[tuple[int, int]]:
-        """Spans of the person names in ``text``, in order, not overlapping."""
+        """Spans of the person names in ``text``, in order, not overlapping.
+
+        Words in capitals that the lists know as a first name or a surname (and that are no common word) are
+        read as if capitalized: "THIS IS MARGARET THOMPSON" is found like "THIS IS Margaret Thompson".
+        """
+        text = self._capitals_as_names(text)
         spans = [span for match in _RUN.finditer(text) if (span := self._judge(text, match)) is not None]
         spans.extend(self._lowercase_names(text, spans))
         return sorted(spans)
+
+    def _capitals_as_names(self, text: str) -> str:
+        """``text`` with name words in capitals capitalized instead (same length, same offsets): the words the
+        lists know as names, and a name-like word right next to one ("AISHA FERNANDES")."""
+        words = list(_CAPITALS_WORD.finditer(text))
+        known = {index for index, word in enumerate(words) if word.group(0) in self._names_in_capitals}
+        if not known:
+            return text
+        chars = list(text)
+        beside = {near for index in known for near in self._capitals_beside(text, words, index)}
+        for index in known | beside:
+            word = words[index]
+            chars[word.start() : word.end()] = _capitalized(word.group(0))
+        return "".join(chars)
+
+    def _capitals_beside(self, text: str, words: list[re.Match[str]], index: int) -> list[int]:
+        """The name-like words in capitals right before and after word ``index`` (one space between)."""
+        beside = []
+        for near in (index - 1, index + 1):
+            if 0 <= near < len(words):
+                first, second = sorted((words[near], words[index]), key=lambda word: word.start())
+                if text[first.end() : second.start()] == " " and self.lexicon.name_like(words[near].group(0)):
+                    beside.append(near)
+        return beside
 
     def _judge(self, text: str, run: re.Match[str]) -> tuple[int, int] | None:
         """The span of the name in a run of capitalized words, if the run holds one."""

@@ -149,7 +149,7 @@ def run_gate(
     documents: list[Any] = []
     for contract in contracts:
         checkpoint_result = checkpoints[contract.name].run(
-            batch_parameters={"dataframe": frames[contract.table]},
+            batch_parameters={"dataframe": contract.prepare(frames[contract.table])},
             expectation_parameters=dict(params),
             run_id=run_id,
         )

@@ -16,7 +16,7 @@ Sources: docs/architecture.md (data contracts) and docs/data-model.md (the table
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,10 @@ LANES = ("urgent", "micro_batch", "batch")
 
 EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 """An e-mail address left in text that should have been redacted."""
+
+PII_FOUND_COLUMN = "redacted_text_pii_found"
+"""Derived at the enrichment gate: the structured PII types (``EMAIL``, ``IBAN``, ``CARD``) found in
+``redacted_text`` read through the redactor's normalized view, comma-separated; empty when none."""
 
 SENSITIVE_COLUMNS = frozenset({"payload", "feedback_text", "title", "redacted_text"})
 """Free-text columns whose values a failure message does not echo (only their length): they may hold PII."""
@@ -130,6 +134,17 @@ class Expectation:
 
 
 @dataclass(frozen=True)
+class DerivedColumn:
+    """A column the gate computes from another before validating: a check a regular expression cannot
+    express (a checksum, a normalized view) becomes an expectation on the derived column."""
+
+    name: str
+    source: str
+    compute: Callable[[Any], Any]
+    """Called with each value of ``source`` (null included)."""
+
+
+@dataclass(frozen=True)
 class TableContract:
     """What one table (one DataFrame) must satisfy at one stage's gate."""
 
@@ -139,6 +154,16 @@ class TableContract:
     key_columns: tuple[str, ...]
     expectations: tuple[Expectation, ...]
     parameters: tuple[str, ...] = field(default=())
+    derived: tuple[DerivedColumn, ...] = field(default=())
+
+    def prepare(self, frame: Any) -> Any:
+        """The frame GX validates: ``frame`` with the derived columns added (a copy when there are any)."""
+        if not self.derived or any(column.source not in frame.columns for column in self.derived):
+            return frame
+        frame = frame.copy()
+        for column in self.derived:
+            frame[column.name] = [column.compute(value) for value in frame[column.source]]
+        return frame
 
     @property
     def name(self) -> str:
@@ -314,6 +339,16 @@ QUARANTINE_BY_FILE = TableContract(
 
 # --- enrichment ---------------------------------------------------------------------------------------------
 
+
+def structured_pii_found(text: Any) -> str:
+    """The structured PII types left in a redacted text, comma-separated ('' when none; see
+    ``feedback_ops.enrich.redact.find_structured_pii``: the redactor's normalized view, so an e-mail written
+    with ``&#64;`` or a zero-width space, or full-width card digits, count)."""
+    from feedback_ops.enrich.redact import find_structured_pii
+
+    return ",".join(find_structured_pii(text)) if isinstance(text, str) else ""
+
+
 FEEDBACK_ENRICHMENT = TableContract(
     stage="enrichment",
     table="feedback_enrichment",
@@ -337,7 +372,9 @@ FEEDBACK_ENRICHMENT = TableContract(
         between("tokens_out", min_value=0),
         between("cost_usd", min_value=0),
         not_matching("redacted_text", EMAIL_PATTERN),
+        in_set(PII_FOUND_COLUMN, ("",)),
     ),
+    derived=(DerivedColumn(PII_FOUND_COLUMN, "redacted_text", structured_pii_found),),
 )
 
 ENRICHMENT_COVERAGE = TableContract(
