@@ -188,7 +188,9 @@ class AzureOpenAIEnricher:
         self.limiter = RateLimiter(self.llm.requests_per_minute, self.llm.tokens_per_minute)
         self._budget = self._new_budget()
         self._categories = "\n".join(f"- {c.id}: {c.description}" for c in self.taxonomy.categories)
-        self._schema_tokens = estimate_tokens(json.dumps(self.output_model.model_json_schema()))
+        schema = json.dumps(self.output_model.model_json_schema())
+        self._schema_tokens = estimate_tokens(schema)
+        self._schema_bytes = len(schema.encode("utf-8"))
 
     # --- versions -------------------------------------------------------------------------------------------
 
@@ -281,7 +283,7 @@ class AzureOpenAIEnricher:
         prompt around the text, the output schema, the output and the chat format (one token per byte at
         most, so the bound holds whatever the tokenizer)."""
         around = sum(len(m["content"].encode("utf-8")) for m in self.messages(item, Redaction(text="")))
-        reserved = around + self._schema_tokens + self.llm.max_output_tokens + REQUEST_OVERHEAD_TOKENS
+        reserved = around + self._schema_bytes + self.llm.max_output_tokens + REQUEST_OVERHEAD_TOKENS
         return max(0, self.llm.request_tokens_limit - reserved)
 
     def _estimate(self, messages: list[dict[str, str]]) -> tuple[int, int]:
