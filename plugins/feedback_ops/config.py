@@ -110,6 +110,10 @@ class LanguageModelSettings:
             max_output_attempts: calls per record whose output breaks the schema, before quarantine.
         backoff_base_s / backoff_max_s: exponential backoff with jitter between retries.
         max_output_tokens: the completion limit of one call (also the output estimate of the budget).
+        context_tokens / cheap_context_tokens: the context window of the strong and of the cheap deployment
+            (``FEEDBACK_OPS_LLM_CONTEXT_TOKENS``, ``FEEDBACK_OPS_LLM_CHEAP_CONTEXT_TOKENS``, default the
+            strong one's): a request (prompt, schema, the record's text and room for the output) never
+            exceeds the smaller; a longer text is cut to fit and flagged ``text_truncated``.
     """
 
     endpoint: str | None = None
@@ -130,6 +134,14 @@ class LanguageModelSettings:
     backoff_base_s: float = 1.0
     backoff_max_s: float = 30.0
     max_output_tokens: int = 256
+    context_tokens: int = 128_000
+    cheap_context_tokens: int | None = None
+
+    @property
+    def request_tokens_limit(self) -> int:
+        """The most tokens one request may hold, output included: the smaller deployment context."""
+        cheap = self.cheap_context_tokens or self.context_tokens
+        return min(self.context_tokens, cheap)
 
     @classmethod
     def from_env(cls) -> LanguageModelSettings:
@@ -156,6 +168,8 @@ class LanguageModelSettings:
             max_output_attempts=_env_int(
                 "FEEDBACK_OPS_LLM_MAX_OUTPUT_ATTEMPTS", defaults.max_output_attempts
             ),
+            context_tokens=_env_int("FEEDBACK_OPS_LLM_CONTEXT_TOKENS", defaults.context_tokens),
+            cheap_context_tokens=_env_optional_int("FEEDBACK_OPS_LLM_CHEAP_CONTEXT_TOKENS"),
         )
 
 
@@ -510,6 +524,12 @@ class Settings:
             (``FEEDBACK_OPS_DUCKDB_MEMORY_LIMIT``, default ``DUCKDB_MEMORY_LIMIT``).
         duckdb_threads: worker threads of each local DuckDB database (``FEEDBACK_OPS_DUCKDB_THREADS``; 0, the
             default, keeps DuckDB's own: one per core).
+        max_text_chars: the most characters of a record's text enrichment reads (``FEEDBACK_OPS_MAX_TEXT_CHARS``,
+            default 20,000): a longer text is cut, flagged ``text_truncated`` in ``enrichment_notes``, and the
+            cut redacted text is what units, embeddings, the index and any model see; bronze and silver keep
+            the whole text.
+        max_units_per_message: the most analysis units of one message, the whole-message unit included
+            (``FEEDBACK_OPS_MAX_UNITS_PER_MESSAGE``, default 64); repeated identical claims count once.
     """
 
     runtime: str = "local"
@@ -548,6 +568,8 @@ class Settings:
     lanes: LanesSettings = field(default_factory=LanesSettings)
     duckdb_memory_limit: str = DUCKDB_MEMORY_LIMIT
     duckdb_threads: int = 0
+    max_text_chars: int = 20_000
+    max_units_per_message: int = 64
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -594,6 +616,8 @@ class Settings:
                 os.environ.get("FEEDBACK_OPS_DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT,
             ),
             duckdb_threads=_env_int("FEEDBACK_OPS_DUCKDB_THREADS", 0),
+            max_text_chars=_env_int("FEEDBACK_OPS_MAX_TEXT_CHARS", 20_000),
+            max_units_per_message=_env_int("FEEDBACK_OPS_MAX_UNITS_PER_MESSAGE", 64),
         )
 
     def for_lane(self, name: str) -> Settings:

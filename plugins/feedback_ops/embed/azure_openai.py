@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from feedback_ops.config import Settings, get_settings
+from feedback_ops.enrich.failures import ConfigurationError
 from feedback_ops.enrich.throttle import RateLimiter, backoff_delay, retry_after_seconds
 
 if TYPE_CHECKING:
@@ -152,14 +153,14 @@ class AzureOpenAIEmbedder:
         options: dict[str, Any] = {"max_retries": 0, "timeout": self.options.timeout_s}
         if self.backend == "azure_openai":
             if not llm.endpoint or not llm.api_key:
-                raise ValueError(
+                raise ConfigurationError(
                     "azure_openai embeddings need AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY"
                 )
             return AsyncAzureOpenAI(
                 azure_endpoint=llm.endpoint, api_key=llm.api_key, api_version=llm.api_version, **options
             )
         if not llm.base_url:
-            raise ValueError("openai_compatible embeddings need FEEDBACK_OPS_LLM_BASE_URL")
+            raise ConfigurationError("openai_compatible embeddings need FEEDBACK_OPS_LLM_BASE_URL")
         return AsyncOpenAI(base_url=llm.base_url, api_key=llm.api_key or "not-needed", **options)
 
     def _request_options(self) -> dict[str, Any]:

@@ -5,8 +5,12 @@ completions with structured outputs: ``chat.completions.with_raw_response.parse`
 category is a ``Literal`` of the taxonomy's ids and whose scores are bounded, so the service constrains the
 output and the SDK validates it. Per record:
 
-1. redact PII with the same ``Redactor`` as the local backend: only redacted text is ever sent;
-2. render the ``classify`` prompt (``include/prompts/classify.md``) and estimate its tokens (chars / 4);
+1. cut a text longer than ``settings.max_text_chars`` and redact PII with the same ``Redactor`` as the local
+   backend: only redacted text is ever sent;
+2. render the ``classify`` prompt (``include/prompts/classify.md``) and estimate its tokens (chars / 4); a text
+   that could overflow the deployments' context (``llm.request_tokens_limit``, counted at one token per UTF-8
+   byte, an upper bound for any byte-level tokenizer, with room for the schema and the output) is cut to fit,
+   and the row is flagged ``text_truncated``;
 3. ask the run budget for a deployment: the strong one, the cheap one once the spend passes
    ``degrade_at_share`` of the budget, none when even the cheap one would overspend (the record is deferred);
 4. wait for the client-side requests- and tokens-per-minute limits, then call (SDK retries off, ``max_retries=0``:
@@ -41,11 +45,20 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from feedback_ops.config import Settings, get_settings
 from feedback_ops.enrich.budget import RunBudget, load_prices
+from feedback_ops.enrich.failures import ConfigurationError
 from feedback_ops.enrich.language import detect_language
 from feedback_ops.enrich.outcomes import DeferredRecord, EnrichmentBatch, QuarantinedRecord
 from feedback_ops.enrich.prompts import load_prompts
 from feedback_ops.enrich.redact import Redaction, Redactor
-from feedback_ops.enrich.schemas import EnrichmentResult, FeedbackItem, SentimentLabel, lane_for
+from feedback_ops.enrich.schemas import (
+    TEXT_TRUNCATED,
+    EnrichmentResult,
+    FeedbackItem,
+    SentimentLabel,
+    cap_text,
+    clip_to_contract,
+    lane_for,
+)
 from feedback_ops.enrich.taxonomy import Taxonomy, Urgency, load_taxonomy
 from feedback_ops.enrich.throttle import RateLimiter, backoff_delay, retry_after_seconds
 from feedback_ops.enrich.urgency import UrgencyRules, highest
@@ -58,6 +71,8 @@ RULES_VERSION = "1"
 """Bump when what this backend does around the model changes (urgency merge, review threshold)."""
 REVIEW_BELOW = 0.5
 CHARS_PER_TOKEN = 4
+REQUEST_OVERHEAD_TOKENS = 64
+"""Room for the chat format's own tokens around the messages (role markers, separators)."""
 ERROR_CHARS = 500
 RETRYABLE_STATUS = frozenset({408, 409})
 """Besides 429 and 5xx: request timeout and conflict (transient on Azure)."""
@@ -182,7 +197,9 @@ class AzureOpenAIEnricher:
         self.limiter = RateLimiter(self.llm.requests_per_minute, self.llm.tokens_per_minute)
         self._budget = self._new_budget()
         self._categories = "\n".join(f"- {c.id}: {c.description}" for c in self.taxonomy.categories)
-        self._schema_tokens = estimate_tokens(json.dumps(self.output_model.model_json_schema()))
+        schema = json.dumps(self.output_model.model_json_schema())
+        self._schema_tokens = estimate_tokens(schema)
+        self._schema_bytes = len(schema.encode("utf-8"))
 
     # --- versions -------------------------------------------------------------------------------------------
 
@@ -198,9 +215,10 @@ class AzureOpenAIEnricher:
 
     @property
     def model_version(self) -> str:
-        """Backend, both deployments, API version, rules and redaction-pattern versions."""
+        """Backend, both deployments, API version, rules and redaction-pattern versions, text cap."""
         tiers = f"{self.llm.deployment}|{self.llm.cheap_deployment}"
-        return f"{self.backend}:{tiers}@{self.api_label}+rules-{RULES_VERSION}.{self.redactor.version}"
+        rules = f"rules-{RULES_VERSION}.{self.redactor.version}+text{self.settings.max_text_chars}"
+        return f"{self.backend}:{tiers}@{self.api_label}+{rules}"
 
     @property
     def prompt_version(self) -> str:
@@ -250,7 +268,32 @@ class AzureOpenAIEnricher:
 
     def estimate_call_tokens(self, item: FeedbackItem) -> tuple[int, int]:
         """Estimated (input, output) tokens of one call for ``item``: prompt + schema, and the output limit."""
-        return self._estimate(self.messages(item, self.redactor.redact(item.text)))
+        return self._estimate(self.messages(item, self.prepared(item)[0]))
+
+    def prepared(self, item: FeedbackItem) -> tuple[Redaction, str | None]:
+        """The redacted text sent for ``item`` (cut to ``max_text_chars``, then to the context) and the
+        ``text_truncated`` note when it was cut."""
+        text, note = cap_text(item.text, self.settings.max_text_chars)
+        redaction = self.redactor.redact(text)
+        encoded = redaction.text.encode("utf-8")
+        room = self._text_room_bytes(item)
+        if len(encoded) > room:
+            head = encoded[:room].decode("utf-8", errors="ignore")
+            cut, _ = cap_text(redaction.text, len(head))
+            redaction = Redaction(text=cut, counts=redaction.counts, spans=redaction.spans)
+            note = (
+                f"{TEXT_TRUNCATED}: {len(item.text):,} characters, cut to {len(cut):,} of redacted text to fit "
+                f"a context of {self.llm.request_tokens_limit:,} tokens"
+            )
+        return redaction, note
+
+    def _text_room_bytes(self, item: FeedbackItem) -> int:
+        """The most UTF-8 bytes of redacted text one request for ``item`` may carry: the request limit less the
+        prompt around the text, the output schema, the output and the chat format (one token per byte at
+        most, so the bound holds whatever the tokenizer)."""
+        around = sum(len(m["content"].encode("utf-8")) for m in self.messages(item, Redaction(text="")))
+        reserved = around + self._schema_bytes + self.llm.max_output_tokens + REQUEST_OVERHEAD_TOKENS
+        return max(0, self.llm.request_tokens_limit - reserved)
 
     def _estimate(self, messages: list[dict[str, str]]) -> tuple[int, int]:
         prompt = estimate_tokens("".join(message["content"] for message in messages))
@@ -275,8 +318,14 @@ class AzureOpenAIEnricher:
         if not items:
             return EnrichmentBatch()
         spent_before = self._budget.spent_usd
-        redactions = [self.redactor.redact(item.text) for item in items]
-        outcomes = asyncio.run(self._enrich_all(items, redactions))
+        prepared = [self.prepared(item) for item in items]
+        outcomes = asyncio.run(self._enrich_all(items, [redaction for redaction, _ in prepared]))
+        outcomes = [
+            outcome.model_copy(update={"enrichment_notes": note})
+            if isinstance(outcome, EnrichmentResult) and note
+            else outcome
+            for outcome, (_, note) in zip(outcomes, prepared, strict=True)
+        ]
         batch = EnrichmentBatch(spent_usd=self._budget.spent_usd - spent_before)
         for outcome in outcomes:
             if isinstance(outcome, EnrichmentResult):
@@ -309,7 +358,7 @@ class AzureOpenAIEnricher:
         options: dict[str, Any] = {"max_retries": 0, "timeout": self.llm.timeout_s}
         if self.backend == "azure_openai":
             if not self.llm.endpoint or not self.llm.api_key:
-                raise ValueError(
+                raise ConfigurationError(
                     "azure_openai enrichment needs AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY"
                 )
             return AsyncAzureOpenAI(
@@ -319,7 +368,7 @@ class AzureOpenAIEnricher:
                 **options,
             )
         if not self.llm.base_url:
-            raise ValueError("openai_compatible enrichment needs FEEDBACK_OPS_LLM_BASE_URL")
+            raise ConfigurationError("openai_compatible enrichment needs FEEDBACK_OPS_LLM_BASE_URL")
         # Local OpenAI-compatible servers often need no key; the SDK insists on one.
         return AsyncOpenAI(base_url=self.llm.base_url, api_key=self.llm.api_key or "not-needed", **options)
 
@@ -352,7 +401,10 @@ class AzureOpenAIEnricher:
                 if account.invalid_outputs >= self.llm.max_output_attempts:
                     return self._stopped(item, _Stop("quarantined", "invalid_output", str(error)), account)
                 continue
-            return self._result(item, redaction, output, reply.deployment, account)
+            try:
+                return self._result(item, redaction, output, reply.deployment, account)
+            except ValueError as error:  # the completed row breaks the contract even once clipped to it
+                return self._stopped(item, _Stop("quarantined", "invalid_output", _describe(error)), account)
 
     async def _call(
         self,
@@ -530,4 +582,6 @@ class AzureOpenAIEnricher:
             "cost_usd": round(account.cost_usd, 8),
             "latency_ms": round(account.latency_ms, 3),
         }
-        return EnrichmentResult.model_validate(row, context={"taxonomy": self.taxonomy})
+        return EnrichmentResult.model_validate(
+            clip_to_contract(EnrichmentResult, row), context={"taxonomy": self.taxonomy}
+        )

@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from feedback_ops.config import ENRICHMENT_BACKENDS, Settings
 from feedback_ops.embed.base import Embedder
-from feedback_ops.enrich.outcomes import EnrichmentBatch
+from feedback_ops.enrich.outcomes import EnrichmentBatch, QuarantinedRecord
 from feedback_ops.enrich.schemas import EnrichmentResult, FeedbackItem
 
 
@@ -66,11 +66,33 @@ def begin_run(enricher: Enricher) -> None:
 
 
 def run_batch(enricher: Enricher, items: Sequence[FeedbackItem]) -> EnrichmentBatch:
-    """Enrich ``items`` with any backend and account for every one of them.
+    """Enrich ``items`` with any backend and account for every one of them; one record never fails the batch.
 
     A backend with ``enrich_batch`` (cloud) reports quarantined and deferred items itself; one with
-    ``enrich_with_embeddings`` (local) returns a result per item and its vectors.
+    ``enrich_with_embeddings`` (local) returns a result per item and its vectors. A record the backend raises a
+    record error on (``enrich.failures.RECORD_ERRORS``: e.g. output that breaks the ``EnrichmentResult``
+    contract) is isolated and quarantined with the reason and the error; the others are enriched.
     """
+    from feedback_ops.enrich.failures import describe, failure_reason, isolate_failures
+
+    done, failed = isolate_failures(list(items), lambda part: _run_backend(enricher, part))
+    batch = EnrichmentBatch.merged([outcome for _, outcome in done])
+    batch.quarantined += [
+        QuarantinedRecord(
+            feedback_id=item.feedback_id,
+            enrichment_version=enricher.enrichment_version,
+            text_hash=item.text_hash,
+            reason=failure_reason(error),  # type: ignore[arg-type]
+            attempts=1,
+            last_error=describe(error),
+        )
+        for item, error in failed
+    ]
+    return batch
+
+
+def _run_backend(enricher: Enricher, items: Sequence[FeedbackItem]) -> EnrichmentBatch:
+    """One call of the backend over ``items``."""
     if hasattr(enricher, "enrich_batch"):
         return enricher.enrich_batch(items)
     if hasattr(enricher, "enrich_with_embeddings"):

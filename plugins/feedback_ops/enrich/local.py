@@ -29,7 +29,14 @@ from feedback_ops.enrich.category import CategoryClassifier, CategoryPrediction,
 from feedback_ops.enrich.language import detect_languages, latin_share
 from feedback_ops.enrich.prompts import prompt_version
 from feedback_ops.enrich.redact import Redaction, Redactor, load_redaction_config
-from feedback_ops.enrich.schemas import EnrichmentResult, FeedbackItem, lane_for
+from feedback_ops.enrich.schemas import (
+    EnrichmentResult,
+    FeedbackItem,
+    cap_text,
+    clip_to_contract,
+    lane_for,
+    with_note,
+)
 from feedback_ops.enrich.sentiment import (
     SentimentModel,
     load_or_train,
@@ -138,11 +145,13 @@ class LocalEnricher:
 
     @property
     def model_version(self) -> str:
-        """Embedder, sentiment and category models (training fingerprints), rules and redaction versions."""
+        """Embedder, sentiment and category models (training fingerprints), rules and redaction versions, and the
+        text cap (``settings.max_text_chars``)."""
         sentiment = f"logreg-{self.sentiment_fingerprint[:12]}"
         categories = f"cat-logreg-{self.category_fingerprint[:12]}"
         return (
             f"{self.embedder.version}+{sentiment}+{categories}+rules-{RULES_VERSION}.{self.redactor.version}"
+            f"+text{self.settings.max_text_chars}"
         )
 
     @property
@@ -178,11 +187,17 @@ class LocalEnricher:
     ) -> tuple[list[EnrichmentResult], numpy.ndarray]:
         """Enrich a batch and also return the embeddings of the redacted texts (row i belongs to item i).
 
-        ``latency_ms`` of each result is the batch's wall time divided by its size (model loading excluded).
+        ``latency_ms`` of each result is the batch's wall time divided by its size (model loading excluded). A
+        text longer than ``settings.max_text_chars`` is cut first (``cap_text``) and its row says so.
+
+        Raises:
+            pydantic.ValidationError: a row breaks the ``EnrichmentResult`` contract even once clipped to it
+                (the runner isolates and quarantines that record).
         """
         sentiment, categories = self.load()
         started = time.perf_counter()
-        redactions = [self.redactor.redact(item.text) for item in items]
+        capped = [cap_text(item.text, self.settings.max_text_chars) for item in items]
+        redactions = [self.redactor.redact(text) for text, _ in capped]
         languages = detect_languages([redaction.text for redaction in redactions])
         texts = [redaction.text for redaction in redactions]
         embeddings = self.embedder.embed(texts)
@@ -198,13 +213,19 @@ class LocalEnricher:
             self._row(version, *parts)
             for parts in zip(items, redactions, languages, scores, predictions, strict=True)
         ]
+        rows = [
+            {**row, "enrichment_notes": with_note(row["enrichment_notes"], note)}
+            for row, (_, note) in zip(rows, capped, strict=True)
+        ]
         if self.reviewed_examples is not None and len(self.reviewed_examples):
             matches = self.reviewed_examples.nearest(embeddings)
             rows = [with_reviewed_labels(row, match) for row, match in zip(rows, matches, strict=True)]
         latency_ms = (time.perf_counter() - started) * 1000.0 / max(len(items), 1)
         context = {"taxonomy": self.taxonomy}
         results = [
-            EnrichmentResult.model_validate({**row, "latency_ms": latency_ms}, context=context)
+            EnrichmentResult.model_validate(
+                clip_to_contract(EnrichmentResult, {**row, "latency_ms": latency_ms}), context=context
+            )
             for row in rows
         ]
         return results, embeddings

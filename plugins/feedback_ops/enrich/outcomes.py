@@ -1,7 +1,8 @@
 """What enriching a batch gives back: every input item ends in exactly one of three places.
 
 - ``results``: valid ``EnrichmentResult`` rows, written to ``enrichment.feedback_enrichment``;
-- ``quarantined``: items whose model output stayed invalid (or that the service refused), written to
+- ``quarantined``: items whose model output stayed invalid (or that the service refused, or whose processing
+  raised an error on that record alone), written to
   ``enrichment.enrichment_quarantine`` with the reason — never written as if valid;
 - ``deferred``: items not attempted or not finished in this run (budget spent, service unavailable): nothing
   is written, they stay pending and the next run picks them up.
@@ -19,7 +20,8 @@ from feedback_ops.enrich.schemas import EnrichmentResult
 if TYPE_CHECKING:
     import numpy
 
-QuarantineReason = Literal["invalid_output", "content_filter", "rejected_by_service"]
+QuarantineReason = Literal["invalid_output", "content_filter", "rejected_by_service", "processing_error"]
+"""``processing_error``: the backend raised on this record alone (``enrich.failures.isolate_failures``)."""
 DeferReason = Literal["budget_exhausted", "service_unavailable"]
 
 
@@ -57,6 +59,21 @@ class EnrichmentBatch:
     deferred: list[DeferredRecord] = field(default_factory=list)
     vectors: numpy.ndarray | None = None
     spent_usd: float = 0.0
+
+    @classmethod
+    def merged(cls, parts: list[EnrichmentBatch]) -> EnrichmentBatch:
+        """One batch of several parts' outcomes, in order (vectors stacked when every part has them)."""
+        import numpy as np
+
+        merged = cls(spent_usd=sum(p.spent_usd for p in parts))
+        for part in parts:
+            merged.results += part.results
+            merged.quarantined += part.quarantined
+            merged.deferred += part.deferred
+        vectors = [p.vectors for p in parts if p.vectors is not None]
+        if vectors and len(vectors) == len(parts):
+            merged.vectors = np.vstack(vectors)
+        return merged
 
     @property
     def feedback_ids(self) -> list[str]:

@@ -19,10 +19,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from feedback_ops.config import Settings, get_settings
 from feedback_ops.enrich.routing import RoutingRules, load_routing
+from feedback_ops.enrich.schemas import clip_text, clip_to_contract
 from feedback_ops.enrich.taxonomy import load_taxonomy
 
 RICH_RULES_VERSION = "1"
 SUMMARY_MAX_WORDS = 30
+SUMMARY_MAX_CHARS = 400
+"""The longest summary ``RichInsight`` takes: 30 words of long URLs or one 100k-character token are cut here."""
+ENTITY_MAX_CHARS = 200
+MAX_ENTITIES = 50
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
 VERSION = re.compile(r"\b(?:version|release|update|v)\s*(\d+\.\d+(?:\.\d+)?)\b", re.IGNORECASE)
 ERROR_CODE = re.compile(r"\b(E_[A-Z_]{3,}|[A-Z]{2,6}-\d{3,4}|error(?: code)? \d{3,5}|[45]\d\d error)\b")
@@ -37,12 +42,16 @@ class Entity(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    type: str
-    value: str
+    type: str = Field(min_length=1, max_length=ENTITY_MAX_CHARS)
+    value: str = Field(min_length=1, max_length=ENTITY_MAX_CHARS)
 
 
 class RichInsight(BaseModel):
-    """One row of ``enrichment.feedback_insights``."""
+    """One row of ``enrichment.feedback_insights``.
+
+    Build it from a model's or the rules' raw output with ``clip_to_contract(RichInsight, fields)`` first: texts
+    and lists are cut to the limits declared here, so only output clipping cannot fix fails validation.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -50,10 +59,10 @@ class RichInsight(BaseModel):
     enrichment_version: str = Field(min_length=1)
     rich_version: str = Field(min_length=1)
     rich_reasons: list[str] = Field(min_length=1)
-    summary: str = Field(min_length=1, max_length=400)
-    entities: list[Entity]
-    root_cause: str | None
-    next_action: str = Field(min_length=1)
+    summary: str = Field(min_length=1, max_length=SUMMARY_MAX_CHARS)
+    entities: list[Entity] = Field(max_length=MAX_ENTITIES)
+    root_cause: str | None = Field(max_length=SUMMARY_MAX_CHARS)
+    next_action: str = Field(min_length=1, max_length=SUMMARY_MAX_CHARS)
     model_name: str
     tokens_in: int = Field(ge=0)
     tokens_out: int = Field(ge=0)
@@ -66,7 +75,8 @@ class RichInsight(BaseModel):
 
 
 def summarize(text: str, rules: RoutingRules) -> str:
-    """The sentence that best states the problem, cut to ``SUMMARY_MAX_WORDS`` words."""
+    """The sentence that best states the problem, cut to ``SUMMARY_MAX_WORDS`` words and ``SUMMARY_MAX_CHARS``
+    characters."""
     sentences = [s.strip() for s in SENTENCE_SPLIT.split(text) if len(s.strip()) > 3] or [text.strip()]
 
     def score(position: int, sentence: str) -> float:
@@ -78,26 +88,26 @@ def summarize(text: str, rules: RoutingRules) -> str:
 
     best = max(enumerate(sentences), key=lambda pair: (score(*pair), -pair[0]))[1]
     words = best.split()
-    return " ".join(words[:SUMMARY_MAX_WORDS]) + (" …" if len(words) > SUMMARY_MAX_WORDS else "")
+    summary = " ".join(words[:SUMMARY_MAX_WORDS]) + (" …" if len(words) > SUMMARY_MAX_WORDS else "")
+    return clip_text(summary, SUMMARY_MAX_CHARS)
 
 
 def find_entities(text: str, product_area: str | None, rules: RoutingRules) -> list[Entity]:
     """Product area, features, app versions, error codes, payment methods and order / account references."""
-    found: list[Entity] = []
+    found: list[tuple[str, str]] = []
     if product_area:
-        found.append(Entity(type="product_area", value=product_area))
+        found.append(("product_area", product_area))
     lowered = text.lower()
-    found += [
-        Entity(type="feature", value=f) for f in rules.features if re.search(rf"\b{re.escape(f)}\b", lowered)
-    ]
-    found += [Entity(type="app_version", value=m) for m in VERSION.findall(text)]
-    found += [Entity(type="error", value=m) for m in ERROR_CODE.findall(text)]
-    found += [Entity(type="payment_method", value=m.lower()) for m in PAYMENT_METHOD.findall(text)]
-    found += [Entity(type=m.lower().replace("_id", ""), value=f"[{m}]") for m in PLACEHOLDER.findall(text)]
+    found += [("feature", f) for f in rules.features if re.search(rf"\b{re.escape(f)}\b", lowered)]
+    found += [("app_version", m) for m in VERSION.findall(text)]
+    found += [("error", m) for m in ERROR_CODE.findall(text)]
+    found += [("payment_method", m.lower()) for m in PAYMENT_METHOD.findall(text)]
+    found += [(m.lower().replace("_id", ""), f"[{m}]") for m in PLACEHOLDER.findall(text)]
     unique: dict[tuple[str, str], Entity] = {}
-    for entity in found:
-        unique.setdefault((entity.type, entity.value.lower()), entity)
-    return list(unique.values())
+    for kind, value in found:
+        value = clip_text(value, ENTITY_MAX_CHARS)  # a 10,000-digit "version" is still one entity
+        unique.setdefault((kind, value.lower()), Entity(type=kind, value=value))
+    return list(unique.values())[:MAX_ENTITIES]
 
 
 def root_cause(text: str, rules: RoutingRules) -> str | None:
@@ -126,29 +136,37 @@ class LocalRichEnricher:
         return hashlib.sha256(f"{self.rules.version}|{RICH_RULES_VERSION}".encode()).hexdigest()[:16]
 
     def enrich(self, rows: list[dict[str, Any]]) -> list[RichInsight]:
-        """Rich insights for cheap-pass rows carrying ``rich_reasons``, ``redacted_text``, ``category``…"""
+        """Rich insights for cheap-pass rows carrying ``rich_reasons``, ``redacted_text``, ``category``…
+
+        Each row's output (``insight_fields``) is clipped to the ``RichInsight`` contract, then validated.
+
+        Raises:
+            pydantic.ValidationError: a row's output breaks the contract even once clipped (the runner isolates
+                and sets that record aside).
+        """
         insights = []
         for row in rows:
             started = time.perf_counter()
-            text = row["redacted_text"] or ""
-            template = self.rules.next_actions.get(row["category"], "Triage by hand.")
-            insights.append(
-                RichInsight(
-                    feedback_id=row["feedback_id"],
-                    enrichment_version=row["enrichment_version"],
-                    rich_version=self.rich_version,
-                    rich_reasons=row["rich_reasons"],
-                    summary=summarize(text, self.rules) if text.strip() else "(empty)",
-                    entities=find_entities(text, row.get("product_area"), self.rules),
-                    root_cause=root_cause(text, self.rules),
-                    next_action=template.replace(
-                        "{owner}", self.owners.get(row["category"], "the owning team")
-                    ),
-                    model_name=self.model_name,
-                    tokens_in=0,
-                    tokens_out=0,
-                    cost_usd=0.0,
-                    latency_ms=(time.perf_counter() - started) * 1000.0,
-                )
-            )
+            fields = self.insight_fields(row)
+            fields["latency_ms"] = (time.perf_counter() - started) * 1000.0
+            insights.append(RichInsight.model_validate(clip_to_contract(RichInsight, fields)))
         return insights
+
+    def insight_fields(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The raw output of the rules for one row: ``RichInsight``'s fields, not yet clipped or validated."""
+        text = row["redacted_text"] or ""
+        template = self.rules.next_actions.get(row["category"], "Triage by hand.")
+        return {
+            "feedback_id": row["feedback_id"],
+            "enrichment_version": row["enrichment_version"],
+            "rich_version": self.rich_version,
+            "rich_reasons": row["rich_reasons"],
+            "summary": summarize(text, self.rules) if text.strip() else "(empty)",
+            "entities": [e.model_dump() for e in find_entities(text, row.get("product_area"), self.rules)],
+            "root_cause": root_cause(text, self.rules),
+            "next_action": template.replace("{owner}", self.owners.get(row["category"], "the owning team")),
+            "model_name": self.model_name,
+            "tokens_in": 0,
+            "tokens_out": 0,
+            "cost_usd": 0.0,
+        }

@@ -1,4 +1,10 @@
-"""Run the rich pass over cheap-pass results the routing rules select, once per (enrichment, rich) version."""
+"""Run the rich pass over cheap-pass results the routing rules select, once per (enrichment, rich) version.
+
+One record never stops the pass: a record whose output breaks the ``RichInsight`` contract even once clipped to
+it (or that the enricher raises a record error on) is isolated (``enrich.failures.isolate_failures``), written
+to ``enrichment.record_failures`` (stage ``rich``) with its feedback id, reason and error, counted in
+``RichRunStats.failed``, and not picked up again at the same versions and text; the rest of its batch is
+written as usual."""
 
 from __future__ import annotations
 
@@ -8,21 +14,30 @@ from datetime import UTC, datetime
 from typing import Any
 
 from feedback_ops.config import Settings
+from feedback_ops.enrich.failures import RecordFailure, failure_of, isolate_failures, write_failures
 from feedback_ops.warehouse.base import Warehouse
 from feedback_ops.warehouse.dialect import in_list
 
 CANDIDATES_SQL = """
     select
-        e.feedback_id, e.enrichment_version, e.redacted_text, e.category, e.urgency, e.sentiment_label,
-        e.confidence, s.product_area, s.channel
+        e.feedback_id, e.enrichment_version, e.text_hash, e.redacted_text, e.category, e.urgency,
+        e.sentiment_label, e.confidence, s.product_area, s.channel
     from enrichment.feedback_enrichment as e
     join silver.int_feedback_deduplicated as s on s.feedback_id = e.feedback_id
     left join enrichment.feedback_insights as i
         on i.feedback_id = e.feedback_id and i.enrichment_version = e.enrichment_version and i.rich_version = ?
-    where e.enrichment_version = ? and i.feedback_id is null
+    left join enrichment.record_failures as f
+        on f.stage = 'rich' and f.item_id = e.feedback_id and f.stage_version = ? and f.text_hash = e.text_hash
+    where e.enrichment_version = ? and i.feedback_id is null and f.item_id is null
     order by e.feedback_id
 """
-"""Cheap-pass results without insights at the rich version (parameters: rich version, enrichment version)."""
+"""Cheap-pass results without insights (nor a failure on the same text) at the rich version (parameters: rich
+version, ``rich_stage_version``, enrichment version)."""
+
+
+def rich_stage_version(enrichment_version: str, rich_version: str) -> str:
+    """The ``stage_version`` of the rich pass's failures: both versions."""
+    return f"{rich_version}@{enrichment_version}"
 
 
 def candidates_sql(warehouse: Warehouse, only_listed: bool) -> str:
@@ -66,6 +81,8 @@ class RichRunStats:
     reasons: dict[str, int] = field(default_factory=dict)
     claimed_elsewhere: int = 0
     """Routed records another lane's live claim held (that lane explains them)."""
+    failed: int = 0
+    """Routed records set aside in ``enrichment.record_failures`` (their output broke the contract)."""
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -100,9 +117,10 @@ def enrich_rich_pending(
     rules = rich_enricher.rules
     stats = RichRunStats(rich_version=rich_enricher.rich_version)
     ids = None if feedback_ids is None else [str(i) for i in feedback_ids]
+    stage_version = rich_stage_version(enrichment_version, rich_enricher.rich_version)
     candidates = warehouse.query_df(
         candidates_sql(warehouse, ids is not None),
-        [rich_enricher.rich_version, enrichment_version, *([ids] if ids is not None else [])],
+        [rich_enricher.rich_version, stage_version, enrichment_version, *([ids] if ids is not None else [])],
     )
     stats.candidates = len(candidates)
     routed = []
@@ -125,13 +143,19 @@ def enrich_rich_pending(
         if not batch:
             continue
         try:
-            insights = rich_enricher.enrich(batch)
+            insights, failures = _enrich_isolating_failures(rich_enricher, batch, stage_version)
         except BaseException:
             claims.release(sorted(held))  # pending again for the next run of any lane
             raise
         now = datetime.now(UTC).replace(tzinfo=None)
 
-        def write(still_held: set[str], insights: list[Any] = insights, now: datetime = now) -> None:
+        def write(
+            still_held: set[str],
+            insights: list[Any] = insights,
+            failures: list[RecordFailure] = failures,
+            now: datetime = now,
+        ) -> None:
+            write_failures(warehouse, [f for f in failures if f.feedback_id in still_held], now)
             kept = [i for i in insights if i.feedback_id in still_held]
             frame = pd.DataFrame([{**i.model_dump(), "enriched_at": now} for i in kept])
             if frame.empty:
@@ -145,4 +169,20 @@ def enrich_rich_pending(
 
         written = claims.write_held(sorted(held), write)
         stats.routed += sum(1 for i in insights if i.feedback_id in written)
+        stats.failed += sum(1 for f in failures if f.feedback_id in written)
     return stats
+
+
+def _enrich_isolating_failures(
+    rich_enricher: Any, batch: list[dict[str, Any]], stage_version: str
+) -> tuple[list[Any], list[RecordFailure]]:
+    """The insights of ``batch``, and a failure for each record the enricher raised a record error on alone."""
+    done, failed = isolate_failures(batch, rich_enricher.enrich)
+    insights = [insight for _, part in done for insight in part]
+    failures = [
+        failure_of(
+            "rich", stage_version, error, feedback_id=row["feedback_id"], text_hash=row.get("text_hash")
+        )
+        for row, error in failed
+    ]
+    return insights, failures

@@ -10,7 +10,10 @@ the process settings is used. Output that fails validation is never written as i
 from __future__ import annotations
 
 import json
-from typing import Literal
+import math
+import types
+from collections.abc import Mapping
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_serializer, field_validator
 
@@ -99,6 +102,92 @@ class EnrichmentResult(BaseModel):
     @field_serializer("redaction_counts")
     def _counts_as_json(self, counts: dict[str, int]) -> str:
         return json.dumps(counts, sort_keys=True)
+
+
+ELLIPSIS = "…"
+TEXT_TRUNCATED = "text_truncated"
+"""The ``enrichment_notes`` flag of a record whose text was longer than ``settings.max_text_chars``."""
+
+
+def cap_text(text: str, max_chars: int) -> tuple[str, str | None]:
+    """The part of a record's text enrichment reads, and the ``text_truncated`` note when it was cut.
+
+    Cut at the last whitespace of the final fifth before ``max_chars`` (a word, an e-mail address or a card
+    number is never cut in two, so redaction still recognises it), else hard at ``max_chars``.
+    """
+    if len(text) <= max_chars:
+        return text, None
+    head = text[:max_chars]
+    cut = max(head.rfind(" "), head.rfind("\n"), head.rfind("\t"))
+    if cut >= max_chars * 0.8:
+        head = head[:cut]
+    head = head.rstrip()
+    return head, f"{TEXT_TRUNCATED}: the first {len(head):,} of {len(text):,} characters were enriched"
+
+
+def with_note(notes: str | None, note: str | None) -> str | None:
+    """``enrichment_notes`` with ``note`` added (``; ``-separated); None when there is nothing to say."""
+    return "; ".join(n for n in (notes, note) if n) or None
+
+
+def clip_text(text: str, max_chars: int) -> str:
+    """``text`` if it fits in ``max_chars``, else its first characters (cut at a space when one is near the end)
+    and ``…``, ``max_chars`` long at most."""
+    if len(text) <= max_chars:
+        return text
+    head = text[: max(0, max_chars - len(ELLIPSIS))]
+    space = head.rfind(" ")
+    if space >= len(head) * 0.8:
+        head = head[:space]
+    return head.rstrip() + ELLIPSIS
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model of ``Model``, ``list[Model]`` or ``Model | None``, if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if get_origin(annotation) in (list, Union, types.UnionType):
+        for argument in get_args(annotation):
+            found = _nested_model(argument)
+            if found is not None:
+                return found
+    return None
+
+
+def _clip_value(value: Any, constraints: list[Any], nested: type[BaseModel] | None) -> Any:
+    """One field's value brought within its length, size and range constraints."""
+    limits = {type(c).__name__: c for c in constraints}
+    if isinstance(value, Mapping) and nested is not None:
+        return clip_to_contract(nested, value)
+    if isinstance(value, list):
+        if "MaxLen" in limits:
+            value = value[: limits["MaxLen"].max_length]
+        if nested is not None:
+            value = [clip_to_contract(nested, v) if isinstance(v, Mapping) else v for v in value]
+        return value
+    if isinstance(value, str) and "MaxLen" in limits:
+        return clip_text(value, limits["MaxLen"].max_length)
+    if isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value):
+        if "Ge" in limits:
+            value = max(value, limits["Ge"].ge)
+        if "Le" in limits:
+            value = min(value, limits["Le"].le)
+    return value
+
+
+def clip_to_contract(model: type[BaseModel], data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` (a model's or rule's raw output) clipped to ``model``'s contract, before validation.
+
+    Texts longer than a field's ``max_length`` are cut (``clip_text``), lists longer than theirs keep their
+    first items, numbers outside ``ge`` / ``le`` bounds take the nearest bound, nested models (``Entity`` in a
+    list) are clipped the same way. What clipping cannot fix — a missing field, a label outside its
+    ``Literal``, an empty text where one is required, NaN — still fails validation: that record is quarantined.
+    """
+    clipped = dict(data)
+    for name, info in model.model_fields.items():
+        if name in clipped and clipped[name] is not None:
+            clipped[name] = _clip_value(clipped[name], list(info.metadata), _nested_model(info.annotation))
+    return clipped
 
 
 def _default_taxonomy() -> Taxonomy:

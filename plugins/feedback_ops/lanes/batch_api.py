@@ -159,7 +159,8 @@ class AzureOpenAIBatchEnricher:
         if not covered:
             return batch
         spent_before = self.spent_usd
-        redactions = {i.feedback_id: self.online.redactor.redact(i.text) for i in covered}
+        prepared = {i.feedback_id: self.online.prepared(i) for i in covered}  # capped, fit to the context
+        redactions = {feedback_id: redaction for feedback_id, (redaction, _) in prepared.items()}
         accounts = {i.feedback_id: LineAccount() for i in covered}
         by_id = {i.feedback_id: i for i in covered}
         todo = list(covered)
@@ -176,7 +177,8 @@ class AzureOpenAIBatchEnricher:
                     if outcome is None:
                         todo.append(by_id[feedback_id])
                     elif isinstance(outcome, EnrichmentResult):
-                        batch.results.append(outcome)
+                        note = prepared[feedback_id][1]
+                        batch.results.append(outcome.model_copy(update={"enrichment_notes": note}))
                     else:
                         batch.quarantined.append(outcome)
                 if not todo:
@@ -256,7 +258,13 @@ class AzureOpenAIBatchEnricher:
             account.last_error = f"invalid output: {error}".replace("\n", " ")[:500]
             return None
         account.invalid = False
-        return self.online._result(item, redactions[item.feedback_id], output, self.llm.deployment, account)
+        try:
+            return self.online._result(
+                item, redactions[item.feedback_id], output, self.llm.deployment, account
+            )
+        except ValueError as error:  # the completed row breaks the contract even once clipped to it
+            account.last_error = f"invalid output: {error}".replace("\n", " ")[:500]
+            return self._quarantined(item, account, "invalid_output")
 
     def _book(self, account: LineAccount, usage: dict[str, Any]) -> None:
         tokens_in = int(usage.get("prompt_tokens") or 0)

@@ -5,6 +5,10 @@ cannot wait for either. Its alert goes through the same machinery — ``AlertSto
 delivery per destination, the ``Dispatcher`` delivers to the local log and the category's routed destinations,
 failed deliveries are retried by later alert runs — as kind ``urgent_item``. The ``alert_id`` is derived from
 the feedback id, and an item already alerted is never alerted again (dedupe across re-runs and lanes).
+
+One item never stops the others: an item whose message cannot be built (a record error, ``enrich.failures``)
+is set aside in ``enrichment.record_failures`` (stage ``alerts``), counted in ``UrgentAlertRun.failed`` and not
+tried again at the same enrichment version.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from feedback_ops.config import Settings
+from feedback_ops.enrich.failures import RECORD_ERRORS, failed_items, failure_of, write_failures
 from feedback_ops.warehouse.dialect import in_list
 
 if TYPE_CHECKING:
@@ -49,6 +54,8 @@ class UrgentAlertRun:
 
     urgent_items: int = 0
     already_alerted: int = 0
+    failed: int = 0
+    """Items set aside (their message could not be built), skipped by later runs at this version."""
     alerts: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -123,13 +130,23 @@ def raise_urgent_item_alerts(
     dispatcher = Dispatcher(store, settings, routing, as_of, sleep)
     run = UrgentAlertRun(urgent_items=len(items))
     versions = {"enrichment_version": enrichment_version, "alert_routing_version": routing.version}
+    set_aside = failed_items(warehouse, "alerts", enrichment_version)
     for item in items:
         alert_id = urgent_alert_id(item["feedback_id"])
         if alert_id in sent:
             run.already_alerted += 1
             continue
+        if item["feedback_id"] in set_aside:
+            run.failed += 1
+            continue
         owner = owners.get(item["category"], "unassigned")
-        payload = urgent_item_payload(item, owner, routing.links.link(item), versions)
+        try:
+            payload = urgent_item_payload(item, owner, routing.links.link(item), versions)
+        except RECORD_ERRORS as error:
+            failure = failure_of("alerts", enrichment_version, error, feedback_id=item["feedback_id"])
+            write_failures(warehouse, [failure])
+            run.failed += 1
+            continue
         deliveries = dispatcher.send(outgoing_message(payload, None, as_of))
         run.alerts.append(
             {"alert_id": alert_id, "feedback_id": item["feedback_id"], "deliveries": deliveries}

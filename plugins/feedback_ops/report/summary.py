@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from feedback_ops.config import Settings
+from feedback_ops.enrich.failures import failure_counts
 from feedback_ops.warehouse.base import Warehouse
 
 TOP_THEMES_SQL = """
@@ -69,6 +70,9 @@ class RunSummary:
     drift: dict[str, Any] | None = None
     signals: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     emerging: list[dict[str, Any]] = field(default_factory=list)
+    set_aside: list[dict[str, Any]] = field(default_factory=list)
+    """Records a stage set aside (the cheap pass's quarantine and ``enrichment.record_failures``), by stage
+    and reason."""
 
 
 def _count(warehouse: Warehouse, table: str) -> int:
@@ -120,6 +124,7 @@ def build_summary(warehouse: Warehouse, settings: Settings, top: int = 8) -> Run
             "from gold.rpt_theme_spikes where is_spike order by created_date, category, product_area"
         ).to_dict("records")
     summary.alerts = _alerts(settings)
+    summary.set_aside = failure_counts(warehouse)
     summary.signals = {name: _rows(warehouse, table, sql) for name, (table, sql) in SIGNALS.items()}
     summary.emerging = _rows(warehouse, "enrichment.emerging_themes", EMERGING_SQL)
     if warehouse.table_exists("enrichment.enrichment_runs"):
@@ -171,6 +176,11 @@ def render_summary(summary: RunSummary, settings: Settings) -> str:
     lines += ["", "Quarantined rows, by reason:"]
     lines += [
         f"  {q['reason']:<36} {q['n']:>8,}   (e.g. in {q['example_file']})" for q in summary.quarantine
+    ] or ["  none"]
+    lines += ["", "Records a stage set aside (the others went on), by stage and reason:"]
+    lines += [
+        f"  {r['stage'] + ' / ' + r['reason']:<36} {r['n']:>8,}   (e.g. {r['example_feedback_id']})"
+        for r in summary.set_aside
     ] or ["  none"]
     lines += ["", "Top themes (category / product area):", f"  {'theme':<36} {'items':>8}  negative"]
     lines += [

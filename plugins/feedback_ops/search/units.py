@@ -13,8 +13,15 @@ Every unit keeps its parent (``feedback_id``), its position and its character sp
 hit can be shown in context and traced back to the original record (which silver keeps for audit). Units are
 cut from the *redacted* text only: nothing here ever sees raw PII.
 
-The splitter is deterministic and versioned (``SPLITTER_VERSION``): changing the rules changes the version, and
-units are rebuilt for every message whose stored units were cut by another version.
+Bounded, whatever the input: a message is read up to ``max_chars`` characters (``settings.max_text_chars``;
+enrichment has already cut longer texts and flagged them ``text_truncated``), a claim repeated word for word
+within a message is one unit (its first occurrence), and a message has at most ``max_units`` units
+(``settings.max_units_per_message``), the whole-message unit included — a 1 MB record of one sentence repeated
+is one or two units, not 45,000.
+
+The splitter is deterministic and versioned (``splitter_version``: the rules' ``SPLITTER_VERSION`` and both
+limits): changing the rules or a limit changes the version, and units are rebuilt for every message whose stored
+units were cut by another version.
 """
 
 from __future__ import annotations
@@ -23,8 +30,12 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-SPLITTER_VERSION = "units-1"
+SPLITTER_VERSION = "units-2"
 """Bump when the splitting rules change: stored units of another version are rebuilt."""
+MAX_UNITS_PER_MESSAGE = 64
+"""Default of ``settings.max_units_per_message``."""
+MAX_TEXT_CHARS = 20_000
+"""Default of ``settings.max_text_chars``."""
 
 TURN_CHANNELS = frozenset({"call_transcript", "chat"})
 MIN_CLAIM_WORDS = 3
@@ -185,9 +196,40 @@ def _inline_turn_spans(text: str) -> list[tuple[int, int, str]]:
     return turns
 
 
-def split_units(feedback_id: str, redacted_text: str, channel: str | None) -> list[Unit]:
-    """The units of one message: the message itself, then its claims when it has two or more."""
-    text = redacted_text or ""
+def splitter_version(max_units: int = MAX_UNITS_PER_MESSAGE, max_chars: int = MAX_TEXT_CHARS) -> str:
+    """The version stored with units: the splitting rules and the limits they were cut with."""
+    return f"{SPLITTER_VERSION}.u{max_units}.c{max_chars}"
+
+
+def _distinct_claims(
+    text: str, claims: list[tuple[int, int, str | None, str]], limit: int
+) -> list[tuple[int, int, str | None, str]]:
+    """The first ``limit`` claims whose text (and speaker) was not seen before in the message."""
+    seen: set[tuple[str | None, str]] = set()
+    kept = []
+    for claim in claims:
+        key = (claim[2], " ".join(text[claim[0] : claim[1]].split()))
+        if key not in seen:
+            seen.add(key)
+            kept.append(claim)
+            if len(kept) >= limit:
+                break
+    return kept
+
+
+def split_units(
+    feedback_id: str,
+    redacted_text: str,
+    channel: str | None,
+    *,
+    max_units: int = MAX_UNITS_PER_MESSAGE,
+    max_chars: int = MAX_TEXT_CHARS,
+) -> list[Unit]:
+    """The units of one message: the message itself (its first ``max_chars`` characters), then its distinct
+    claims when it has two or more, ``max_units`` units in all at most."""
+    from feedback_ops.enrich.schemas import cap_text
+
+    text, _ = cap_text(redacted_text or "", max_chars)
     units = [Unit(f"{feedback_id}:0", feedback_id, 0, "message", text, 0, len(text))]
     claims: list[tuple[int, int, str | None, str]] = []
     turns = _turn_spans(text) if channel in TURN_CHANNELS else []
@@ -198,6 +240,7 @@ def split_units(feedback_id: str, redacted_text: str, channel: str | None) -> li
     else:
         spans = [piece for s, e in _sentence_spans(text) for piece in _cut_long(text, s, e)]
         claims = [(s, e, None, "sentence") for s, e in _merge_fragments(text, spans)]
+    claims = _distinct_claims(text, claims, max(0, max_units - 1))
     if len(claims) < 2:
         return units
     for index, (start, end, speaker, kind) in enumerate(claims, start=1):

@@ -149,6 +149,23 @@ DDL: tuple[str, ...] = (
         primary key (feedback_id, enrichment_version)
     )
     """,
+    # Records a stage set aside (feedback_ops.enrich.failures): the rich pass, units, embedding, index sync and
+    # urgent alerts write here one row per item whose processing failed, and skip it at the same stage version
+    # and text; the cheap pass keeps its own enrichment_quarantine. ``item_id`` is the feedback id, or the
+    # unit id for the embedding and index stages.
+    """
+    create table if not exists enrichment.record_failures (
+        stage varchar not null,
+        item_id varchar not null,
+        stage_version varchar not null,
+        feedback_id varchar not null,
+        text_hash varchar,
+        reason varchar not null,
+        error varchar,
+        failed_at timestamp not null,
+        primary key (stage, item_id, stage_version)
+    )
+    """,
     # Analysis units (feedback_ops.search.units): the whole redacted message (unit_index 0) and its claims
     # (sentences / speaker turns), cut from the redacted text of the current enrichment (source_text_hash).
     """
