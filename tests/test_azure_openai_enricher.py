@@ -23,7 +23,7 @@ from feedback_ops.enrich.budget import PriceTable, RunBudget, load_prices
 from feedback_ops.enrich.outcomes import EnrichmentBatch
 from feedback_ops.enrich.schemas import EnrichmentResult, FeedbackItem
 from feedback_ops.enrich.taxonomy import load_taxonomy
-from feedback_ops.enrich.throttle import RateLimiter, backoff_delay, retry_after_seconds
+from feedback_ops.throttle import RateLimiter, backoff_delay, retry_after_seconds
 
 API_VERSION = "2024-10-21"
 

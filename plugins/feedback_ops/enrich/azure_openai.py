@@ -47,8 +47,8 @@ from feedback_ops.enrich.prompts import load_prompts
 from feedback_ops.enrich.redact import Redaction, Redactor
 from feedback_ops.enrich.schemas import EnrichmentResult, FeedbackItem, SentimentLabel, lane_for
 from feedback_ops.enrich.taxonomy import Taxonomy, Urgency, load_taxonomy
-from feedback_ops.enrich.throttle import RateLimiter, backoff_delay, retry_after_seconds
 from feedback_ops.enrich.urgency import UrgencyRules, highest
+from feedback_ops.throttle import RateLimiter, backoff_delay, retry_after_seconds
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ The embeddings of the redacted text are returned with the results (``enrich_with
 stage can store them without embedding twice.
 
 Reviewed examples (``use_reviewed_examples``, loaded by the runner from human review decisions): a record
-nearly identical to a reviewed item takes the reviewer's labels (``feedback_ops.review.examples``).
+nearly identical to a reviewed item takes the reviewer's labels (``feedback_ops.enrich.reviewed_examples``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from feedback_ops.enrich.urgency import UrgencyRules
 if TYPE_CHECKING:
     import numpy
 
-    from feedback_ops.review.examples import ReviewedExamples, ReviewedMatch
+    from feedback_ops.enrich.reviewed_examples import ReviewedExamples, ReviewedMatch
 
 MODEL_NAME = "local-minilm-logreg"
 RULES_VERSION = "2"

@@ -12,13 +12,13 @@ picked up again at this version) or deferred (budget spent or service unavailabl
 pending for the next run). The stats count each.
 
 Lanes running at the same time (urgent, micro-batch, batch) share this runner with different selections, and
-enrich each record once per version: every batch is claimed first (``feedback_ops.lanes.claims``), only the
+enrich each record once per version: every batch is claimed first (``feedback_ops.enrich.claims``), only the
 records the run holds are sent to the model, and their results are written in the transaction that gives the
 claims back. Records another lane holds are skipped (``claimed_elsewhere``); a killed lane's claims are taken
 over when their lease expires.
 
 A backend that learns from human review (the local one: ``use_reviewed_examples``) is given the reviewed
-items' vectors and labels before the run (``feedback_ops.review.examples``).
+items' vectors and labels before the run (``feedback_ops.enrich.reviewed_examples``).
 """
 
 from __future__ import annotations
@@ -206,7 +206,7 @@ def _load_reviewed_examples(warehouse: DuckDBWarehouse, enricher: Any) -> None:
     """Give a backend that learns from reviews (the local one) the reviewed items' vectors and labels."""
     if not hasattr(enricher, "use_reviewed_examples"):
         return
-    from feedback_ops.review.examples import load_reviewed_examples
+    from feedback_ops.enrich.reviewed_examples import load_reviewed_examples
 
     enricher.use_reviewed_examples(load_reviewed_examples(warehouse, enricher.embedder.version))
 
@@ -238,7 +238,7 @@ def enrich_pending(
         feedback_ids: enrich only these records (the urgent lane's new arrivals); None: every pending one.
     """
     from feedback_ops.enrich.backends import begin_run, make_enricher, run_batch
-    from feedback_ops.lanes.claims import ClaimBook, retry_on_conflict, utc_now
+    from feedback_ops.enrich.claims import ClaimBook, retry_on_conflict, utc_now
 
     if enricher is None:
         enricher = make_enricher(settings)

@@ -95,9 +95,9 @@ def build_silver(settings: Settings | None = None) -> dict[str, Any]:
 
 def screen_enrich_alert(files: list[str], settings: Settings | None = None) -> dict[str, Any]:
     """Cheap pass on the arrived records, rich pass on the ones routed to it, one alert per urgent item."""
+    from feedback_ops.enrich.claims import utc_now
     from feedback_ops.enrich.rich_runner import enrich_rich_pending
     from feedback_ops.enrich.runner import enrich_pending
-    from feedback_ops.lanes.claims import utc_now
     from feedback_ops.lanes.urgent_alerts import raise_urgent_item_alerts
     from feedback_ops.warehouse import open_warehouse
 
