@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from feedback_ops.config import Settings
-from feedback_ops.search.units import unit_text_hash
+from feedback_ops.embed.rows import embedding_rows, message_unit_id, unit_text_hash
 from feedback_ops.warehouse import DuckDBWarehouse
 from feedback_ops.warehouse.dialect import in_list
 from feedback_ops.warehouse.schema import declared_columns
@@ -123,10 +123,8 @@ def _items(frame: Any) -> list[Any]:
 
 
 def _embedding_frame(results: list[Any], vectors: Any, embedder: Any, now: datetime) -> Any:
-    from feedback_ops.search.sync import embedding_rows
-
     return embedding_rows(
-        [f"{r.feedback_id}:0" for r in results],
+        [message_unit_id(r.feedback_id) for r in results],
         [r.feedback_id for r in results],
         # The hash of the redacted text embedded, as for every analysis unit (search.units): the vector is
         # that of unit 0, and a changed redaction of the same original text is embedded again.

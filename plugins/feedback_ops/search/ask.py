@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from feedback_ops.embed.rows import is_message_unit
 from feedback_ops.search.themes import cluster_texts
 
 DEFAULT_EVIDENCE = 120
@@ -289,7 +290,7 @@ def group_evidence(hits: list[Any], embedder: Any, quotes_per_group: int = 3) ->
     chosen: dict[str, Any] = {}
     for hit in hits:
         kept = chosen.get(hit.feedback_id)
-        if kept is None or (kept.unit_id.endswith(":0") and not hit.unit_id.endswith(":0")):
+        if kept is None or (is_message_unit(kept.unit_id) and not is_message_unit(hit.unit_id)):
             chosen[hit.feedback_id] = hit
     evidence = list(chosen.values())
     if not evidence:
