@@ -437,7 +437,7 @@ def test_runner_end_to_end_through_the_azure_backend(
     from feedback_ops import cli
     from feedback_ops.enrich.estimate import estimate_pending, render_estimate
     from feedback_ops.enrich.runner import enrich_pending
-    from feedback_ops.pipeline import current_enrichment_version
+    from feedback_ops.enrich.versions import current_enrichment_version
     from feedback_ops.quality.frames import gate_frames
     from feedback_ops.warehouse import open_warehouse
 

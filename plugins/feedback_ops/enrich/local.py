@@ -16,7 +16,6 @@ nearly identical to a reviewed item takes the reviewer's labels (``feedback_ops.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -29,7 +28,7 @@ from feedback_ops.enrich.category import CategoryClassifier, CategoryPrediction,
 from feedback_ops.enrich.language import detect_languages, latin_share
 from feedback_ops.enrich.prompts import prompt_version
 from feedback_ops.enrich.redact import Redaction, Redactor, load_redaction_config
-from feedback_ops.enrich.schemas import EnrichmentResult, FeedbackItem, lane_for
+from feedback_ops.enrich.schemas import EnrichmentResult, FeedbackItem, enrichment_version_of, lane_for
 from feedback_ops.enrich.sentiment import (
     SentimentModel,
     load_or_train,
@@ -82,6 +81,16 @@ def with_reviewed_labels(row: dict[str, Any], match: ReviewedMatch | None) -> di
         "needs_review": False,
         "enrichment_notes": notes,
     }
+
+
+def local_model_version(
+    embedder_version: str, sentiment_fingerprint: str, category_fingerprint: str, redactor_version: str
+) -> str:
+    """The local backend's model version: embedder, sentiment and category models (training fingerprints),
+    rules and redaction versions."""
+    sentiment = f"logreg-{sentiment_fingerprint[:12]}"
+    categories = f"cat-logreg-{category_fingerprint[:12]}"
+    return f"{embedder_version}+{sentiment}+{categories}+rules-{RULES_VERSION}.{redactor_version}"
 
 
 def language_note(language: str, text: str) -> str | None:
@@ -139,17 +148,17 @@ class LocalEnricher:
     @property
     def model_version(self) -> str:
         """Embedder, sentiment and category models (training fingerprints), rules and redaction versions."""
-        sentiment = f"logreg-{self.sentiment_fingerprint[:12]}"
-        categories = f"cat-logreg-{self.category_fingerprint[:12]}"
-        return (
-            f"{self.embedder.version}+{sentiment}+{categories}+rules-{RULES_VERSION}.{self.redactor.version}"
+        return local_model_version(
+            self.embedder.version,
+            self.sentiment_fingerprint,
+            self.category_fingerprint,
+            self.redactor.version,
         )
 
     @property
     def enrichment_version(self) -> str:
         """Hash of model, prompt and taxonomy versions: one enrichment row per item and value of this."""
-        joined = f"{self.model_version}|{self.prompt_version}|{self.taxonomy_version}"
-        return hashlib.sha256(joined.encode()).hexdigest()[:16]
+        return enrichment_version_of(self.model_version, self.prompt_version, self.taxonomy_version)
 
     def load(self) -> tuple[SentimentModel, CategoryClassifier]:
         """The models, loaded (or trained, the first time) on first call; ``enrich`` calls it."""

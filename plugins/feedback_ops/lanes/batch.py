@@ -80,7 +80,7 @@ class Reconciliation:
 def reconcile(settings: Settings | None = None) -> Reconciliation:
     """What is missing for each silver record at the current enrichment and embedding versions."""
     from feedback_ops.embed.factory import make_embedder
-    from feedback_ops.pipeline import current_enrichment_version
+    from feedback_ops.enrich.versions import current_enrichment_version
     from feedback_ops.search.factory import make_search_index
     from feedback_ops.warehouse import open_warehouse
 
