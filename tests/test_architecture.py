@@ -10,6 +10,7 @@ and any component of a lower layer, nothing else. Components in one layer are in
     2  embed             embedders and the rows of ``enrichment.embeddings`` (unit ids, text hashes)
        ingest            landing, parsing, bronze load, sample data and the load generator
     3  enrich            redaction, the backends, their versions, the runners and their claims
+       synthetic         the load generator and the sample data's text (writes files ingest parses)
     4  search            index, sync, units, ask, emerging themes, reindex
        quality           Great Expectations suites, gates, gate frames
        transform         dbt: the runner, its vars, the Spark check
@@ -23,6 +24,7 @@ and any component of a lower layer, nothing else. Components in one layer are in
     9  *.terminal        the CLI's subcommands per package
        enrich.train      ``python -m feedback_ops.enrich.train``: trains on data that excludes the golden set
    10  cli               the ``feedback-ops`` command
+       dag_defaults      what the DAG files share (default_args with the failure alert)
 
 The checker itself is tested on a small synthetic package, so that it can fail.
 """
@@ -41,14 +43,14 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("__init__", "config"),
     ("warehouse", "throttle"),
     ("embed", "ingest"),
-    ("enrich",),
+    ("enrich", "synthetic"),
     ("search", "quality", "transform", "evaluation", "ops"),
     ("review", "alerts"),
     ("report",),
     ("pipeline",),
     ("lanes",),
     ("*.terminal", "enrich.train"),
-    ("cli",),
+    ("cli", "dag_defaults"),
 )
 """Low to high. A component is a module or package under the package root (``__init__`` is the root's own
 module); a pattern with ``*`` matches module names. A module belongs to the most specific component matching
