@@ -250,3 +250,25 @@ def test_a_spike_without_a_product_area_is_alerted(settings, connections):
     assert alert["theme"] == {"category": "bug", "product_area": None}
     assert alert["volume_trend"][-1] == {"day": str(SPIKE_DAY), "volume": 20}
     assert len(alert["feedback_ids"]) == 20
+
+
+def test_the_pipelines_alerts_carry_the_configured_backends_enrichment_version(settings, tmp_path):
+    """``pipeline.send_alerts`` (the DAG task, dbt source freshness included) with the azure_openai backend
+    configured: the alert names the version that backend stamps, not the local backend's."""
+    import dataclasses
+
+    from feedback_ops import pipeline
+    from feedback_ops.enrich.azure_openai import AzureOpenAIEnricher
+    from feedback_ops.enrich.local import LocalEnricher
+
+    routing = tmp_path / "alert_routing.yaml"
+    routing.write_text("version: test\ndestinations: {}\nroutes: {}\ndefault: []\n")
+    cloud = dataclasses.replace(settings, enrichment_backend="azure_openai", alert_routing_path=routing)
+    gold_with_spike(cloud)
+    result = pipeline.send_alerts(cloud, as_of=NOON)
+    assert [a["action"] for a in result["alerts"]] == ["open"]
+
+    [spike] = [alert for alert in log_lines(cloud) if alert["kind"] == "theme_spike"]
+    stamped = AzureOpenAIEnricher(cloud).enrichment_version
+    assert spike["versions"]["enrichment_version"] == stamped
+    assert stamped != LocalEnricher(cloud).enrichment_version

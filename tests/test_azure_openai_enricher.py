@@ -23,7 +23,7 @@ from feedback_ops.enrich.budget import PriceTable, RunBudget, load_prices
 from feedback_ops.enrich.outcomes import EnrichmentBatch
 from feedback_ops.enrich.schemas import EnrichmentResult, FeedbackItem
 from feedback_ops.enrich.taxonomy import load_taxonomy
-from feedback_ops.enrich.throttle import RateLimiter, backoff_delay, retry_after_seconds
+from feedback_ops.throttle import RateLimiter, backoff_delay, retry_after_seconds
 
 API_VERSION = "2024-10-21"
 
@@ -437,7 +437,7 @@ def test_runner_end_to_end_through_the_azure_backend(
     from feedback_ops import cli
     from feedback_ops.enrich.estimate import estimate_pending, render_estimate
     from feedback_ops.enrich.runner import enrich_pending
-    from feedback_ops.pipeline import current_enrichment_version
+    from feedback_ops.enrich.versions import current_enrichment_version
     from feedback_ops.quality.frames import gate_frames
     from feedback_ops.warehouse import open_warehouse
 

@@ -13,9 +13,10 @@ from fakes.azure_openai_server import FakeAzureOpenAI, Fault
 from feedback_ops.config import LanesSettings, LanguageModelSettings, Settings
 from feedback_ops.enrich.budget import load_prices
 from feedback_ops.enrich.schemas import FeedbackItem
+from feedback_ops.enrich.versions import current_enrichment_version
 from feedback_ops.lanes import batch
 from feedback_ops.lanes.batch_api import BATCH_PRICE_SHARE, AzureOpenAIBatchEnricher
-from feedback_ops.pipeline import build_silver, current_enrichment_version
+from feedback_ops.pipeline import build_silver
 from feedback_ops.warehouse import open_warehouse
 
 TEXTS = {

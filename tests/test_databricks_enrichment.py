@@ -22,9 +22,9 @@ from fakes.azure_openai_server import FakeAzureOpenAI, Fault
 from fakes.databricks_sql import DatabricksSQLError, FakeDatabricksConnection
 from feedback_ops.config import LanguageModelSettings, Settings
 from feedback_ops.enrich.backends import make_enricher
+from feedback_ops.enrich.claims import ClaimBook, live_claims
 from feedback_ops.enrich.estimate import estimate_pending
 from feedback_ops.enrich.runner import enrich_pending
-from feedback_ops.lanes.claims import ClaimBook, live_claims
 from feedback_ops.warehouse import open_warehouse
 from feedback_ops.warehouse.databricks_warehouse import DatabricksWarehouse
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from feedback_ops import pipeline
 from feedback_ops.alerts.pipeline_health import source_freshness
+from feedback_ops.transform.dbt_runner import dbt_vars
 
 VARS_CHANGED = "Unable to do partial parsing because config vars"
 
@@ -21,7 +22,7 @@ def test_silver_gold_and_freshness_reuse_one_parse(settings) -> None:
     after_first_parse = len(log.read_text())
 
     pipeline.build_gold(settings)  # its --empty run of the incremental marts first, then the build
-    source_freshness(settings, dbt_vars=pipeline.dbt_vars(settings))
+    source_freshness(settings, dbt_vars=dbt_vars(settings))
     pipeline.build_silver(settings)
     later = log.read_text()[after_first_parse:]
     assert later.count("Running with dbt=") == 4  # four more commands, logged in the same file

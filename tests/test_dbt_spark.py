@@ -28,6 +28,7 @@ from conftest import FIXTURES, local_settings
 from feedback_ops import pipeline
 from feedback_ops.ingest.bronze import load_landing_to_bronze
 from feedback_ops.review.decisions import ReviewedLabels, record_decision
+from feedback_ops.transform import dbt_runner
 from feedback_ops.transform.dbt_runner import run_dbt
 from feedback_ops.transform.local_spark import (
     JAVA_MISSING,
@@ -111,7 +112,7 @@ def spark_build(tmp_path_factory) -> SparkBuild:
     )
     counts = build_on_spark(spark_settings)
     spark = open_spark_session(spark_settings)  # the session dbt ran in
-    dbt_vars = pipeline.dbt_vars(settings)
+    dbt_vars = dbt_runner.dbt_vars(settings)
     yield SparkBuild(settings, spark_settings, spark, dbt_vars, counts, reviewed_id)
     spark.stop()
     # py4j logs "Closing down clientserver connection" from __del__ at interpreter exit, after pytest has

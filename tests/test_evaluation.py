@@ -39,7 +39,8 @@ from feedback_ops.evaluation.metrics import (
     urgency_scores,
 )
 from feedback_ops.evaluation.reports import write_reports
-from feedback_ops.evaluation.runner import EvaluationRun, evaluate
+from feedback_ops.evaluation.runner import evaluate
+from feedback_ops.evaluation.types import EvaluationRun
 
 TAXONOMY = load_taxonomy(Settings().taxonomy_path)
 CATEGORIES = [category.id for category in TAXONOMY.categories]

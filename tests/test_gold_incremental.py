@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
-from feedback_ops import pipeline
 from feedback_ops.enrich.rich import LocalRichEnricher
+from feedback_ops.enrich.versions import current_enrichment_version
 from feedback_ops.review.decisions import ReviewedLabels, record_decision
 from feedback_ops.transform.dbt_runner import run_dbt
 from feedback_ops.warehouse import open_warehouse
@@ -26,7 +26,7 @@ MARK = "marked: not rebuilt"
 def gold_vars(settings, **overrides) -> dict:
     """The vars of the pipeline's gold build, without the look-back margin."""
     return {
-        "enrichment_version": pipeline.current_enrichment_version(settings),
+        "enrichment_version": current_enrichment_version(settings),
         "rich_version": LocalRichEnricher(settings).rich_version,
         "fct_feedback_lookback_minutes": 0,
         **overrides,

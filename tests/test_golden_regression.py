@@ -24,7 +24,8 @@ from feedback_ops.evaluation.baseline import (
     load_baseline,
 )
 from feedback_ops.evaluation.golden import load_golden
-from feedback_ops.evaluation.runner import EvaluationRun, evaluate
+from feedback_ops.evaluation.runner import evaluate
+from feedback_ops.evaluation.types import EvaluationRun
 
 BASELINE = baseline_path("local")
 

@@ -23,10 +23,10 @@ import pytest
 
 from counting_enricher import CountingEnricher
 from feedback_ops.config import PROJECT_ROOT, LanesSettings
+from feedback_ops.enrich.claims import ClaimBook, live_claims
 from feedback_ops.enrich.local import LocalEnricher
 from feedback_ops.enrich.runner import enrich_pending
 from feedback_ops.ingest.bronze import load_landing_to_bronze
-from feedback_ops.lanes.claims import ClaimBook, live_claims
 from feedback_ops.transform.dbt_runner import run_dbt
 from feedback_ops.warehouse import open_warehouse
 from feedback_ops.warehouse.duckdb_warehouse import DuckDBWarehouse

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from feedback_ops.enrich.runner import enrich_pending
+from feedback_ops.enrich.versions import current_enrichment_version
 from feedback_ops.ingest.bronze import load_landing_to_bronze
-from feedback_ops.pipeline import current_enrichment_version, enrich
+from feedback_ops.pipeline import enrich
 from feedback_ops.transform.dbt_runner import run_dbt
 from feedback_ops.warehouse import open_warehouse
 

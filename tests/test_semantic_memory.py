@@ -11,6 +11,7 @@ import pytest
 
 from feedback_ops import pipeline
 from feedback_ops.embed.local import LocalEmbedder
+from feedback_ops.enrich.versions import current_enrichment_version
 from feedback_ops.ingest.bronze import load_landing_to_bronze
 from feedback_ops.search.ask import ask, parse_question
 from feedback_ops.search.embedded import EmbeddedIndex, active_index_path, read_active_pointer
@@ -413,9 +414,7 @@ def test_a_sync_pushes_only_what_changed_and_ends_where_a_full_sync_does(indexed
     fresh = EmbeddedIndex(tmp_path / "fresh.duckdb", embedder.dimensions)
     try:
         with open_warehouse(settings) as warehouse:
-            full = sync_index(
-                warehouse, fresh, settings, embedder, pipeline.current_enrichment_version(settings)
-            )
+            full = sync_index(warehouse, fresh, settings, embedder, current_enrichment_version(settings))
         assert full.upserted == len(units)
         assert active.content_hashes() == fresh.content_hashes()
         changed = active.connection.execute(

@@ -17,7 +17,7 @@ import pytest
 
 from feedback_ops import pipeline
 from feedback_ops.ingest.bronze import load_landing_to_bronze
-from feedback_ops.transform.dbt_runner import run_dbt
+from feedback_ops.transform.dbt_runner import dbt_vars, run_dbt, silver_refresh_args
 from feedback_ops.warehouse import open_warehouse
 
 MARK = "marked: not rewritten"
@@ -162,7 +162,7 @@ def test_incremental_silver_equals_a_full_refresh(silver):
         "build",
         settings,
         select="tag:silver",
-        dbt_vars=pipeline.dbt_vars(settings),
+        dbt_vars=dbt_vars(settings),
         extra_args=["--full-refresh"],
     )
     for name, frame in tables(settings).items():
@@ -176,8 +176,8 @@ def test_a_silver_table_from_before_it_was_incremental_is_rebuilt_once(silver):
     before = tables(settings)
     with open_warehouse(settings) as warehouse:
         warehouse.execute("alter table silver.int_feedback_deduplicated drop column line_number")
-    assert pipeline.silver_refresh_args(settings) == ["--full-refresh"]
+    assert silver_refresh_args(settings) == ["--full-refresh"]
     pipeline.build_silver(settings)
-    assert pipeline.silver_refresh_args(settings) == []
+    assert silver_refresh_args(settings) == []
     for name, frame in tables(settings).items():
         pd.testing.assert_frame_equal(frame, before[name], obj=name)

@@ -8,7 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from feedback_ops.search.sync import _vector_rows, embedding_rows
+from feedback_ops.embed.rows import embedding_rows
+from feedback_ops.search.sync import _vector_rows
 from feedback_ops.warehouse import DuckDBWarehouse
 
 

@@ -15,6 +15,13 @@ from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class ConfigurationError(ValueError):
+    """A setting is missing or wrong: the machinery's error, never a record's (it fails the task even where a
+    ``ValueError`` would set one record aside, ``feedback_ops.enrich.failures``)."""
+
+
 """The project folder (the one holding ``dags/``, ``dbt/``, ``include/``)."""
 
 CHANNELS = (

@@ -94,8 +94,8 @@ def check_gate(stage: str, settings: Settings | None = None) -> dict[str, Any]:
 
 def build_silver(settings: Settings | None = None) -> dict[str, Any]:
     """dbt: staging and intermediate models (typed, normalized, deduplicated, quarantined); incremental, see
-    ``silver_refresh_args``."""
-    from feedback_ops.transform.dbt_runner import run_dbt
+    ``transform.dbt_runner.silver_refresh_args``."""
+    from feedback_ops.transform.dbt_runner import dbt_vars, run_dbt, silver_refresh_args
 
     settings = settings or get_settings()
     return run_dbt(
@@ -105,49 +105,6 @@ def build_silver(settings: Settings | None = None) -> dict[str, Any]:
         dbt_vars=dbt_vars(settings),
         extra_args=silver_refresh_args(settings),
     ).as_dict()
-
-
-def silver_refresh_args(settings: Settings) -> list[str]:
-    """``--full-refresh`` once for silver tables built before they were incremental, else nothing.
-
-    Silver's tables classify only the bronze rows none of them holds yet (``dbt/macros/incremental/
-    silver_incremental.sql``), and the deduplicated table orders an item's new occurrences against the row it
-    keeps by ``line_number``, a column its earlier full rebuilds did not write: such a table is rebuilt whole
-    on the first build after the upgrade, instead of failing on the missing column.
-    """
-    from feedback_ops.warehouse import open_warehouse
-
-    with open_warehouse(settings) as warehouse:
-        if not warehouse.table_exists("silver.int_feedback_deduplicated"):
-            return []
-        columns = warehouse.query_df("select * from silver.int_feedback_deduplicated limit 0").columns
-    return [] if "line_number" in columns else ["--full-refresh"]
-
-
-def current_enrichment_version(settings: Settings) -> str:
-    """The enrichment version the configured backend stamps on its outputs (no model is called)."""
-    from feedback_ops.enrich.backends import make_enricher
-
-    return make_enricher(settings).enrichment_version
-
-
-def dbt_vars(settings: Settings) -> dict[str, Any]:
-    """The dbt vars of every dbt command the pipeline runs (silver, gold, source freshness, docs): the current
-    enrichment and rich-pass versions, the spike threshold and ``fct_feedback``'s look-back.
-
-    The same vars on every command, even those that read none of them (silver, source freshness): dbt keeps
-    its parsed project between commands (partial parsing, ``partial_parse.msgpack`` in the target folder) only
-    while the vars stay the same, and re-parses all of it when they change: 4-9 s per command on 2 cores,
-    which alternating silver (no vars) and gold (vars) builds paid on every command of every run.
-    """
-    from feedback_ops.enrich.rich import LocalRichEnricher
-
-    return {
-        "enrichment_version": current_enrichment_version(settings),
-        "rich_version": LocalRichEnricher(settings).rich_version,
-        "spike_min_volume": settings.spike_min_volume,
-        "fct_feedback_lookback_minutes": settings.fct_feedback_lookback_minutes,
-    }
 
 
 def enrich(settings: Settings | None = None) -> dict[str, Any]:
@@ -174,6 +131,7 @@ def enrich(settings: Settings | None = None) -> dict[str, Any]:
 def embed_and_index(settings: Settings | None = None) -> dict[str, Any]:
     """Embed new redacted units and synchronise the search index; the index count must match the table."""
     from feedback_ops.embed.factory import make_embedder
+    from feedback_ops.enrich.versions import current_enrichment_version
     from feedback_ops.search.factory import make_search_index
     from feedback_ops.search.sync import sync_index
     from feedback_ops.warehouse import open_warehouse
@@ -218,28 +176,12 @@ def detect_emerging_themes(settings: Settings | None = None) -> dict[str, Any]:
 def build_gold(settings: Settings | None = None) -> dict[str, Any]:
     """dbt: marts (fct_feedback, theme aggregates, spikes, reconciliation, review queue and agreement) for the
     current enrichment version."""
-    from feedback_ops.transform.dbt_runner import run_dbt
+    from feedback_ops.transform.dbt_runner import create_missing_incremental_marts, dbt_vars, run_dbt
 
     settings = settings or get_settings()
     gold_vars = dbt_vars(settings)
     create_missing_incremental_marts(settings, gold_vars)
     return run_dbt("build", settings, select="tag:gold", dbt_vars=gold_vars).as_dict()
-
-
-def create_missing_incremental_marts(settings: Settings, gold_vars: dict[str, Any]) -> None:
-    """Create the incremental gold marts empty on a first build: dbt runs a unit test that mocks an
-    incremental model's existing table (``input: this``) before the model, and fails when the table does not
-    exist yet (dbt's documented workaround is a ``--empty`` run first; the build then fills the table)."""
-    from feedback_ops.transform.dbt_runner import run_dbt
-    from feedback_ops.warehouse import open_warehouse
-
-    with open_warehouse(settings) as warehouse:
-        missing = not warehouse.table_exists("gold.fct_feedback")
-    if missing:
-        # with their gold-tagged parents (the enrichment / alerts staging views, rebuilt in full by the build
-        # that follows); never silver's tables, which an --empty run would empty
-        selector = "+config.materialized:incremental,tag:gold"
-        run_dbt("run", settings, select=selector, dbt_vars=gold_vars, extra_args=["--empty"])
 
 
 def send_alerts(settings: Settings | None = None, as_of: datetime | None = None) -> dict[str, Any]:
@@ -255,15 +197,12 @@ def send_alerts(settings: Settings | None = None, as_of: datetime | None = None)
 
     from feedback_ops.alerts.dispatch import raise_spike_alerts
     from feedback_ops.alerts.pipeline_health import raise_pipeline_health_alerts, source_freshness
-    from feedback_ops.enrich.local import LocalEnricher
-    from feedback_ops.enrich.rich import LocalRichEnricher
+    from feedback_ops.enrich.versions import current_versions
+    from feedback_ops.transform.dbt_runner import dbt_vars
     from feedback_ops.warehouse import open_warehouse
 
     settings = settings or get_settings()
-    versions = {
-        "enrichment_version": LocalEnricher(settings).enrichment_version,
-        "rich_version": LocalRichEnricher(settings).rich_version,
-    }
+    versions = current_versions(settings)
     if as_of is not None and as_of.tzinfo is not None:
         as_of = as_of.astimezone(UTC).replace(tzinfo=None)
     freshness = source_freshness(settings, dbt_vars=dbt_vars(settings))
@@ -290,7 +229,7 @@ def write_report(settings: Settings | None = None) -> dict[str, Any]:
 def publish_docs(settings: Settings | None = None) -> dict[str, Any]:
     """Build Great Expectations Data Docs and dbt docs under ``.local/``."""
     from feedback_ops.quality.gates import build_data_docs
-    from feedback_ops.transform.dbt_runner import run_dbt
+    from feedback_ops.transform.dbt_runner import dbt_vars, run_dbt
 
     settings = settings or get_settings()
     data_docs = build_data_docs(settings)

@@ -385,7 +385,7 @@ def source_freshness(settings: Settings, dbt_vars: dict[str, Any] | None = None)
     """Run ``dbt source freshness`` and return its per-table results (``sources.json``); a breach at
     ``error_after`` makes dbt report failure, which is a result here, not an exception.
 
-    ``dbt_vars``: the vars of the run's other dbt commands (``pipeline.dbt_vars``); freshness reads none, but
+    ``dbt_vars``: the vars of the run's other dbt commands (``transform.dbt_runner.dbt_vars``); freshness reads none, but
     the same vars let dbt reuse its parsed project instead of parsing it again."""
     from feedback_ops.transform.dbt_runner import DbtBuildFailed, run_dbt
 

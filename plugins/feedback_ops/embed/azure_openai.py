@@ -4,7 +4,7 @@ Built on the official ``openai`` SDK (``AsyncAzureOpenAI``, or ``AsyncOpenAI`` w
 way ``enrich.azure_openai`` reaches the chat deployments), ``embeddings.create``:
 
 - **batched**: ``embedding.batch_size`` texts per request, ``embedding.concurrency`` requests in flight, under
-  client-side requests- and tokens-per-minute limits (``enrich.throttle.RateLimiter``);
+  client-side requests- and tokens-per-minute limits (``feedback_ops.throttle.RateLimiter``);
 - **retried**: SDK retries are off (``max_retries=0``); the loop here retries 429 (honouring ``Retry-After`` /
   ``retry-after-ms``, which also pauses every other request), 5xx, 408 / 409, timeouts and connection errors
   with exponential backoff and jitter, and raises ``EmbeddingFailed`` naming the batch once the attempts run
@@ -24,9 +24,8 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from feedback_ops.config import Settings, get_settings
-from feedback_ops.enrich.failures import ConfigurationError
-from feedback_ops.enrich.throttle import RateLimiter, backoff_delay, retry_after_seconds
+from feedback_ops.config import ConfigurationError, Settings, get_settings
+from feedback_ops.throttle import RateLimiter, backoff_delay, retry_after_seconds
 
 if TYPE_CHECKING:
     import numpy

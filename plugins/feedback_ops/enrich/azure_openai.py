@@ -33,7 +33,6 @@ deployment that produced them in ``model_name`` / ``model_version``.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import time
@@ -43,9 +42,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from feedback_ops.config import Settings, get_settings
+from feedback_ops.config import ConfigurationError, LanguageModelSettings, Settings, get_settings
 from feedback_ops.enrich.budget import RunBudget, load_prices
-from feedback_ops.enrich.failures import ConfigurationError
 from feedback_ops.enrich.language import detect_language
 from feedback_ops.enrich.outcomes import DeferredRecord, EnrichmentBatch, QuarantinedRecord
 from feedback_ops.enrich.prompts import load_prompts
@@ -57,11 +55,12 @@ from feedback_ops.enrich.schemas import (
     SentimentLabel,
     cap_text,
     clip_to_contract,
+    enrichment_version_of,
     lane_for,
 )
 from feedback_ops.enrich.taxonomy import Taxonomy, Urgency, load_taxonomy
-from feedback_ops.enrich.throttle import RateLimiter, backoff_delay, retry_after_seconds
 from feedback_ops.enrich.urgency import UrgencyRules, highest
+from feedback_ops.throttle import RateLimiter, backoff_delay, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +164,26 @@ def _describe(error: BaseException) -> str:
     return text[:ERROR_CHARS]
 
 
+def api_label(backend: str, llm: LanguageModelSettings) -> str:
+    """The Azure API version of ``llm`` (``settings.llm``), or ``openai-compatible``."""
+    return llm.api_version if backend == "azure_openai" else "openai-compatible"
+
+
+def cloud_model_version(
+    backend: str, llm: LanguageModelSettings, redactor_version: str, max_text_chars: int
+) -> str:
+    """A cloud backend's model version: backend, both deployments, API version, rules and redaction-pattern
+    versions, and the text cap (``Settings.max_text_chars``)."""
+    tiers = f"{llm.deployment}|{llm.cheap_deployment}"
+    rules = f"rules-{RULES_VERSION}.{redactor_version}+text{max_text_chars}"
+    return f"{backend}:{tiers}@{api_label(backend, llm)}+{rules}"
+
+
+def cloud_prompt_version(classify_prompt_version: str) -> str:
+    """The version of the one prompt a cloud backend sends (``classify-<declared>+<hash8>``)."""
+    return f"{CLASSIFY_TASK}-{classify_prompt_version}"
+
+
 class AzureOpenAIEnricher:
     """Enriches feedback items through Azure OpenAI (or an OpenAI-compatible endpoint); same interface as
     ``LocalEnricher`` plus ``enrich_batch`` (results, quarantined, deferred) and ``begin_run`` (budget reset).
@@ -211,19 +230,19 @@ class AzureOpenAIEnricher:
     @property
     def api_label(self) -> str:
         """The Azure API version, or ``openai-compatible``."""
-        return self.llm.api_version if self.backend == "azure_openai" else "openai-compatible"
+        return api_label(self.backend, self.llm)
 
     @property
     def model_version(self) -> str:
         """Backend, both deployments, API version, rules and redaction-pattern versions, text cap."""
-        tiers = f"{self.llm.deployment}|{self.llm.cheap_deployment}"
-        rules = f"rules-{RULES_VERSION}.{self.redactor.version}+text{self.settings.max_text_chars}"
-        return f"{self.backend}:{tiers}@{self.api_label}+{rules}"
+        return cloud_model_version(
+            self.backend, self.llm, self.redactor.version, self.settings.max_text_chars
+        )
 
     @property
     def prompt_version(self) -> str:
         """The version of the one prompt this backend sends (``classify-<declared>+<hash8>``)."""
-        return f"{CLASSIFY_TASK}-{self.prompt.version}"
+        return cloud_prompt_version(self.prompt.version)
 
     @property
     def taxonomy_version(self) -> str:
@@ -233,8 +252,7 @@ class AzureOpenAIEnricher:
     @property
     def enrichment_version(self) -> str:
         """Hash of model, prompt and taxonomy versions: one enrichment row per item and value of this."""
-        joined = f"{self.model_version}|{self.prompt_version}|{self.taxonomy_version}"
-        return hashlib.sha256(joined.encode()).hexdigest()[:16]
+        return enrichment_version_of(self.model_version, self.prompt_version, self.taxonomy_version)
 
     # --- budget and estimates -------------------------------------------------------------------------------
 

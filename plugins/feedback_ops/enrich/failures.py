@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from feedback_ops.config import ConfigurationError
 from feedback_ops.warehouse.base import Warehouse
 from feedback_ops.warehouse.dialect import in_list
 
@@ -46,11 +47,6 @@ Anything else is the machinery's and fails the task."""
 ERROR_CHARS = 500
 STAGES = ("rich", "units", "embed", "index", "alerts")
 """The stages writing to ``enrichment.record_failures``."""
-
-
-class ConfigurationError(ValueError):
-    """A setting is missing or wrong: the machinery's error, never a record's (it fails the task even where a
-    ``ValueError`` would set one record aside)."""
 
 
 Item = TypeVar("Item")

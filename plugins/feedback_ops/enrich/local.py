@@ -11,12 +11,11 @@ The embeddings of the redacted text are returned with the results (``enrich_with
 stage can store them without embedding twice.
 
 Reviewed examples (``use_reviewed_examples``, loaded by the runner from human review decisions): a record
-nearly identical to a reviewed item takes the reviewer's labels (``feedback_ops.review.examples``).
+nearly identical to a reviewed item takes the reviewer's labels (``feedback_ops.enrich.reviewed_examples``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -34,6 +33,7 @@ from feedback_ops.enrich.schemas import (
     FeedbackItem,
     cap_text,
     clip_to_contract,
+    enrichment_version_of,
     lane_for,
     with_note,
 )
@@ -50,7 +50,7 @@ from feedback_ops.enrich.urgency import UrgencyRules
 if TYPE_CHECKING:
     import numpy
 
-    from feedback_ops.review.examples import ReviewedExamples, ReviewedMatch
+    from feedback_ops.enrich.reviewed_examples import ReviewedExamples, ReviewedMatch
 
 MODEL_NAME = "local-minilm-logreg"
 RULES_VERSION = "2"
@@ -89,6 +89,21 @@ def with_reviewed_labels(row: dict[str, Any], match: ReviewedMatch | None) -> di
         "needs_review": False,
         "enrichment_notes": notes,
     }
+
+
+def local_model_version(
+    embedder_version: str,
+    sentiment_fingerprint: str,
+    category_fingerprint: str,
+    redactor_version: str,
+    max_text_chars: int,
+) -> str:
+    """The local backend's model version: embedder, sentiment and category models (training fingerprints),
+    rules and redaction versions, and the text cap (``Settings.max_text_chars``)."""
+    sentiment = f"logreg-{sentiment_fingerprint[:12]}"
+    categories = f"cat-logreg-{category_fingerprint[:12]}"
+    rules = f"rules-{RULES_VERSION}.{redactor_version}+text{max_text_chars}"
+    return f"{embedder_version}+{sentiment}+{categories}+{rules}"
 
 
 def language_note(language: str, text: str) -> str | None:
@@ -147,18 +162,18 @@ class LocalEnricher:
     def model_version(self) -> str:
         """Embedder, sentiment and category models (training fingerprints), rules and redaction versions, and the
         text cap (``settings.max_text_chars``)."""
-        sentiment = f"logreg-{self.sentiment_fingerprint[:12]}"
-        categories = f"cat-logreg-{self.category_fingerprint[:12]}"
-        return (
-            f"{self.embedder.version}+{sentiment}+{categories}+rules-{RULES_VERSION}.{self.redactor.version}"
-            f"+text{self.settings.max_text_chars}"
+        return local_model_version(
+            self.embedder.version,
+            self.sentiment_fingerprint,
+            self.category_fingerprint,
+            self.redactor.version,
+            self.settings.max_text_chars,
         )
 
     @property
     def enrichment_version(self) -> str:
         """Hash of model, prompt and taxonomy versions: one enrichment row per item and value of this."""
-        joined = f"{self.model_version}|{self.prompt_version}|{self.taxonomy_version}"
-        return hashlib.sha256(joined.encode()).hexdigest()[:16]
+        return enrichment_version_of(self.model_version, self.prompt_version, self.taxonomy_version)
 
     def load(self) -> tuple[SentimentModel, CategoryClassifier]:
         """The models, loaded (or trained, the first time) on first call; ``enrich`` calls it."""

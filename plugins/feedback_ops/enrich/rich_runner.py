@@ -108,7 +108,7 @@ def enrich_rich_pending(
     """
     import pandas as pd
 
-    from feedback_ops.lanes.claims import ClaimBook
+    from feedback_ops.enrich.claims import ClaimBook
 
     if rich_enricher is None:
         from feedback_ops.enrich.rich import LocalRichEnricher

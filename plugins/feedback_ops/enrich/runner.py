@@ -12,13 +12,13 @@ picked up again at this version) or deferred (budget spent or service unavailabl
 pending for the next run). The stats count each.
 
 Lanes running at the same time (urgent, micro-batch, batch) share this runner with different selections, and
-enrich each record once per version: every batch is claimed first (``feedback_ops.lanes.claims``), only the
+enrich each record once per version: every batch is claimed first (``feedback_ops.enrich.claims``), only the
 records the run holds are sent to the model, and their results are written in the transaction that gives the
 claims back. Records another lane holds are skipped (``claimed_elsewhere``); a killed lane's claims are taken
 over when their lease expires.
 
 A backend that learns from human review (the local one: ``use_reviewed_examples``) is given the reviewed
-items' vectors and labels before the run (``feedback_ops.review.examples``).
+items' vectors and labels before the run (``feedback_ops.enrich.reviewed_examples``).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from typing import Any
 
 from feedback_ops.config import Settings
 from feedback_ops.embed.base import Embedder
+from feedback_ops.embed.rows import embedding_rows, message_unit_id, unit_text_hash
 from feedback_ops.enrich.backends import EmbeddingEnricher, Enricher
-from feedback_ops.search.units import unit_text_hash
 from feedback_ops.warehouse.base import Warehouse
 from feedback_ops.warehouse.dialect import in_list
 from feedback_ops.warehouse.schema import declared_columns
@@ -125,10 +125,8 @@ def _items(frame: Any) -> list[Any]:
 
 
 def _embedding_frame(results: list[Any], vectors: Any, embedder: Embedder, now: datetime) -> Any:
-    from feedback_ops.search.sync import embedding_rows
-
     return embedding_rows(
-        [f"{r.feedback_id}:0" for r in results],
+        [message_unit_id(r.feedback_id) for r in results],
         [r.feedback_id for r in results],
         # The hash of the redacted text embedded, as for every analysis unit (search.units): the vector is
         # that of unit 0, and a changed redaction of the same original text is embedded again.
@@ -209,7 +207,7 @@ def _load_reviewed_examples(warehouse: Warehouse, enricher: Enricher) -> None:
     use_reviewed_examples = getattr(enricher, "use_reviewed_examples", None)
     if use_reviewed_examples is None or not isinstance(enricher, EmbeddingEnricher):
         return
-    from feedback_ops.review.examples import load_reviewed_examples
+    from feedback_ops.enrich.reviewed_examples import load_reviewed_examples
 
     use_reviewed_examples(load_reviewed_examples(warehouse, enricher.embedder.version))
 
@@ -241,7 +239,7 @@ def enrich_pending(
         feedback_ids: enrich only these records (the urgent lane's new arrivals); None: every pending one.
     """
     from feedback_ops.enrich.backends import begin_run, make_enricher, run_batch
-    from feedback_ops.lanes.claims import ClaimBook, retry_on_conflict, utc_now
+    from feedback_ops.enrich.claims import ClaimBook, retry_on_conflict, utc_now
 
     if enricher is None:
         enricher = make_enricher(settings)

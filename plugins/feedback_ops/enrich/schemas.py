@@ -9,6 +9,7 @@ the process settings is used. Output that fails validation is never written as i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import types
@@ -22,6 +23,13 @@ from feedback_ops.enrich.taxonomy import Taxonomy, Urgency, load_taxonomy
 
 SentimentLabel = Literal["negative", "neutral", "positive"]
 Lane = Literal["urgent", "micro_batch", "batch"]
+
+
+def enrichment_version_of(model_version: str, prompt_version: str, taxonomy_version: str) -> str:
+    """The ``enrichment_version`` of a backend: a hash of its model, prompt and taxonomy versions (one
+    enrichment row per item and value of this)."""
+    joined = f"{model_version}|{prompt_version}|{taxonomy_version}"
+    return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
 def lane_for(urgency: Urgency) -> Lane:

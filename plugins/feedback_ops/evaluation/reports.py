@@ -14,13 +14,11 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from feedback_ops.evaluation.golden import URGENT_LEVELS
 from feedback_ops.evaluation.metrics import ClassScores, ConfusionMatrix, GroupScores
-
-if TYPE_CHECKING:
-    from feedback_ops.evaluation.runner import EvaluationRun
+from feedback_ops.evaluation.types import EvaluationRun
 
 TEXT_CHARS = 160
 MAX_EXAMPLES = 40

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,30 +29,13 @@ from feedback_ops.evaluation.baseline import (
     write_baseline,
 )
 from feedback_ops.evaluation.golden import GOLDEN_DIR, GoldenRecord, GoldenSet, load_golden
-from feedback_ops.evaluation.metrics import EvaluationMetrics, Prediction, compute_metrics
+from feedback_ops.evaluation.metrics import Prediction, compute_metrics
+from feedback_ops.evaluation.types import EvaluationRun
 
 DEFAULT_BATCH_SIZE = 64
 """Records per backend call. Small enough that the local backend's per-record latency (batch time / size)
 varies with what is in the batch; large enough to keep the golden run to seconds."""
 VERSION_ATTRIBUTES = ("model_version", "prompt_version", "taxonomy_version", "enrichment_version")
-
-
-@dataclass
-class EvaluationRun:
-    """One backend measured on one golden set."""
-
-    golden: GoldenSet
-    backend: str
-    versions: dict[str, str]
-    predictions: dict[str, Prediction]
-    metrics: EvaluationMetrics
-    started_at: str
-    load_seconds: float
-    run_seconds: float
-    batch_size: int
-    comparison: Comparison | None = None
-    baseline_file: str | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def feedback_items(records: Sequence[GoldenRecord]) -> list[Any]:
@@ -299,7 +281,6 @@ def check_summary(summary: dict[str, Any]) -> dict[str, Any]:
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
-    "EvaluationRun",
     "RegressionError",
     "check_summary",
     "evaluate",

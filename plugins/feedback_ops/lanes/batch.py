@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from feedback_ops.config import Settings, get_settings
+from feedback_ops.embed.rows import message_unit_id, message_unit_id_sql
 from feedback_ops.enrich.backends import Enricher
 
 LANE = "batch"
@@ -25,7 +26,7 @@ SILVER_IN_RANGE_SQL = """
     where cast(created_at as date) between ? and ? order by feedback_id
 """
 
-GAPS_SQL = """
+GAPS_SQL = f"""
     with
     silver as (select feedback_id from silver.int_feedback_deduplicated),
     enriched as (
@@ -35,7 +36,7 @@ GAPS_SQL = """
         select feedback_id from enrichment.enrichment_quarantine where enrichment_version = ?
     ),
     embedded as (
-        select feedback_id from enrichment.embeddings where embedding_version = ? and unit_id = feedback_id || ':0'
+        select feedback_id from enrichment.embeddings where embedding_version = ? and unit_id = {message_unit_id_sql("feedback_id")}
     )
     select
         s.feedback_id,
@@ -80,7 +81,7 @@ class Reconciliation:
 def reconcile(settings: Settings | None = None) -> Reconciliation:
     """What is missing for each silver record at the current enrichment and embedding versions."""
     from feedback_ops.embed.factory import make_embedder
-    from feedback_ops.pipeline import current_enrichment_version
+    from feedback_ops.enrich.versions import current_enrichment_version
     from feedback_ops.search.factory import make_search_index
     from feedback_ops.warehouse import open_warehouse
 
@@ -99,7 +100,7 @@ def reconcile(settings: Settings | None = None) -> Reconciliation:
         silver=len(gaps),
         missing_enrichment=sorted(gaps[gaps["missing_enrichment"]]["feedback_id"]),
         missing_embedding=sorted(gaps[gaps["missing_embedding"]]["feedback_id"]),
-        missing_index_document=sorted(i for i in enriched if f"{i}:0" not in documents),
+        missing_index_document=sorted(i for i in enriched if message_unit_id(i) not in documents),
     )
 
 

@@ -80,24 +80,25 @@ def load_arrivals(files: list[str], settings: Settings | None = None) -> dict[st
 def build_silver(settings: Settings | None = None) -> dict[str, Any]:
     """dbt: the silver models and their data tests, as in the main DAG (the new records get their
     ``feedback_id``), without dbt's unit tests: those check the models' logic, not the data, and the main
-    DAG runs them every hour; here they would only add seconds between a landed file and its alert."""
-    from feedback_ops.pipeline import silver_refresh_args
-    from feedback_ops.transform.dbt_runner import run_dbt
+    DAG runs them every hour; here they would only add seconds between a landed file and its alert. The
+    pipeline's dbt vars, so dbt reuses the project the main DAG parsed instead of parsing it again."""
+    from feedback_ops.transform.dbt_runner import dbt_vars, run_dbt, silver_refresh_args
 
     settings = settings or get_settings()
     return run_dbt(
         "build",
         settings,
         select="tag:silver",
+        dbt_vars=dbt_vars(settings),
         extra_args=["--exclude-resource-type", "unit_test", *silver_refresh_args(settings)],
     ).as_dict()
 
 
 def screen_enrich_alert(files: list[str], settings: Settings | None = None) -> dict[str, Any]:
     """Cheap pass on the arrived records, rich pass on the ones routed to it, one alert per urgent item."""
+    from feedback_ops.enrich.claims import utc_now
     from feedback_ops.enrich.rich_runner import enrich_rich_pending
     from feedback_ops.enrich.runner import enrich_pending
-    from feedback_ops.lanes.claims import utc_now
     from feedback_ops.lanes.urgent_alerts import raise_urgent_item_alerts
     from feedback_ops.warehouse import open_warehouse
 

@@ -159,7 +159,7 @@ def _silver(warehouse: Warehouse, settings: Settings) -> Reading:
 
 def _enrichment(warehouse: Warehouse, settings: Settings) -> Reading:
     from feedback_ops.enrich.taxonomy import load_taxonomy
-    from feedback_ops.pipeline import current_enrichment_version
+    from feedback_ops.enrich.versions import current_enrichment_version
 
     version = current_enrichment_version(settings)
     params = {"taxonomy": sorted(load_taxonomy(settings.taxonomy_path).category_ids)}

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from feedback_ops.config import PROJECT_ROOT
 from feedback_ops.enrich.prompts import parse_prompt
-from feedback_ops.search.ask import InvalidCitations, ParsedQuestion, ThemeGroup
+from feedback_ops.search.ask_types import InvalidCitations, ParsedQuestion, ThemeGroup
 
 ANSWER_PROMPT = PROJECT_ROOT / "include" / "prompts" / "retrieval" / "answer.md"
 _BRACKETED = re.compile(r"\[([^\]\s]+)\]")

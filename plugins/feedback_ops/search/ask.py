@@ -28,11 +28,18 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from feedback_ops.embed.base import Embedder
+from feedback_ops.embed.rows import is_message_unit
+from feedback_ops.search.ask_types import (
+    Answer,
+    EvidenceQuote,
+    InvalidCitations,
+    ParsedQuestion,
+    ThemeGroup,
+)
 from feedback_ops.search.base import SearchIndex
 from feedback_ops.search.themes import cluster_texts
 
@@ -70,83 +77,6 @@ CHANNEL_WORDS = {
 NEGATIVE_WORDS = ("complaint", "complaints", "complain", "negative", "problems", "issues", "unhappy", "angry")
 POSITIVE_WORDS = ("praise", "positive", "compliments", "happy customers", "love")
 URGENT_WORDS = ("urgent", "critical", "escalation", "escalations")
-
-
-@dataclass(frozen=True)
-class ParsedQuestion:
-    """What the question asks for: the search text, a time window and metadata filters."""
-
-    question: str
-    search_text: str
-    window_start: datetime | None
-    window_end: datetime | None
-    window_label: str
-    filters: dict[str, Any]
-
-    def index_filters(self) -> dict[str, Any]:
-        found = dict(self.filters)
-        if self.window_start is not None:
-            found["created_after"] = self.window_start
-        if self.window_end is not None:
-            found["created_before"] = self.window_end
-        return found
-
-
-@dataclass
-class EvidenceQuote:
-    feedback_id: str
-    unit_id: str
-    text: str
-    created_at: str | None
-    channel: str | None
-
-
-@dataclass
-class ThemeGroup:
-    """One cause: its label, how many feedback items say it, and quotes with their ids."""
-
-    label: str
-    feedback_count: int
-    unit_count: int
-    categories: dict[str, int]
-    quotes: list[EvidenceQuote]
-    feedback_ids: list[str]
-
-
-@dataclass
-class Answer:
-    """The answer, the evidence behind it and how it was produced."""
-
-    question: ParsedQuestion
-    text: str
-    groups: list[ThemeGroup]
-    citations: list[str]
-    evidence_ids: list[str]
-    mode: str
-    """``extractive`` (local) or ``language_model``."""
-    notes: list[str] = field(default_factory=list)
-
-    def render(self) -> str:
-        lines = [f"Q: {self.question.question}", f"Window: {self.question.window_label}"]
-        if self.question.filters:
-            lines.append(
-                "Filters: " + ", ".join(f"{k}={v}" for k, v in sorted(self.question.filters.items()))
-            )
-        lines += [f"Note: {note}" for note in self.notes]
-        lines += ["", self.text]
-        return "\n".join(lines)
-
-    def as_dict(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
-        data = asdict(self)
-        data["question"]["window_start"] = _iso(self.question.window_start)
-        data["question"]["window_end"] = _iso(self.question.window_end)
-        return data
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
 
 
 def _day(value: str) -> datetime:
@@ -292,7 +222,7 @@ def group_evidence(hits: list[Any], embedder: Embedder, quotes_per_group: int = 
     chosen: dict[str, Any] = {}
     for hit in hits:
         kept = chosen.get(hit.feedback_id)
-        if kept is None or (kept.unit_id.endswith(":0") and not hit.unit_id.endswith(":0")):
+        if kept is None or (is_message_unit(kept.unit_id) and not is_message_unit(hit.unit_id)):
             chosen[hit.feedback_id] = hit
     evidence = list(chosen.values())
     if not evidence:
@@ -439,7 +369,3 @@ class _MemoEmbedder:
         if missing:
             self.vectors.update(zip(missing, self.embedder.embed(missing), strict=True))
         return numpy.asarray([self.vectors[t] for t in texts], dtype=numpy.float32)
-
-
-class InvalidCitations(ValueError):
-    """A generated answer cited feedback ids that were not in the retrieved evidence."""

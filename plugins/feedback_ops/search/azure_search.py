@@ -42,9 +42,9 @@ from functools import partial
 from typing import Any, TypeVar
 
 from feedback_ops.config import AzureSearchSettings
-from feedback_ops.enrich.throttle import backoff_delay, retry_after_seconds
 from feedback_ops.search.base import IndexDocument, SearchHit
 from feedback_ops.search.embedded import FILTERABLE
+from feedback_ops.throttle import backoff_delay, retry_after_seconds
 
 log = logging.getLogger(__name__)
 

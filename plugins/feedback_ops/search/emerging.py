@@ -218,7 +218,7 @@ def store_emerging_themes(
 def detect_emerging_themes(settings: Settings | None = None, *, persist: bool = True) -> EmergingThemes:
     """Find the emerging themes in the configured warehouse (and store them unless ``persist`` is False)."""
     from feedback_ops.embed.factory import make_embedder
-    from feedback_ops.pipeline import current_enrichment_version
+    from feedback_ops.enrich.versions import current_enrichment_version
     from feedback_ops.warehouse import open_warehouse
 
     settings = settings or get_settings()

@@ -85,7 +85,7 @@ def reindex(
         force: rebuild and switch even when the active index already has the configured version.
     """
     from feedback_ops.embed.factory import make_embedder
-    from feedback_ops.pipeline import current_enrichment_version
+    from feedback_ops.enrich.versions import current_enrichment_version
     from feedback_ops.search.embedded import (
         EmbeddedIndex,
         index_files,

@@ -17,7 +17,6 @@ by stage.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -25,6 +24,7 @@ from typing import Any
 
 from feedback_ops.config import Settings
 from feedback_ops.embed.base import Embedder
+from feedback_ops.embed.rows import embedding_rows
 from feedback_ops.enrich.failures import (
     RecordFailure,
     clear_failures,
@@ -231,38 +231,6 @@ WRITE_BATCH_ROWS = 4096
 ``settings.batch_size``). DuckDB's keyed upsert of vector rows costs ~0.1 s per statement whatever its size up
 to a few thousand rows (~3,000 rows/s in batches of 512, ~6,400 in batches of 4,096 on 2 cores): bigger
 writes, fewer statements. 4,096 vectors are 6 MB."""
-
-
-def embedding_rows(
-    unit_ids: Sequence[str],
-    feedback_ids: Sequence[str],
-    text_hashes: Sequence[str],
-    embedder: Embedder,
-    vectors: Any,
-    embedded_at: datetime,
-) -> Any:
-    """Rows of ``enrichment.embeddings`` as an Arrow table, the vectors straight from the float32 array.
-
-    Building a Python list of floats per vector (and pandas object columns of them) cost more than the
-    database write itself: ~1.4 s per 20,000 vectors, against ~0.2 s this way.
-    """
-    import numpy as np
-    import pyarrow as pa
-
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    rows, dimensions = vectors.shape if vectors.ndim == 2 else (0, 0)
-    offsets = pa.array(np.arange(rows + 1, dtype=np.int32) * dimensions)
-    return pa.table(
-        {
-            "unit_id": pa.array(list(unit_ids), pa.string()),
-            "feedback_id": pa.array(list(feedback_ids), pa.string()),
-            "text_hash": pa.array(list(text_hashes), pa.string()),
-            "embedding_model": pa.array([embedder.model_name] * rows, pa.string()),
-            "embedding_version": pa.array([embedder.version] * rows, pa.string()),
-            "vector": pa.ListArray.from_arrays(offsets, pa.array(vectors.ravel(), pa.float32())),
-            "embedded_at": pa.array([embedded_at] * rows, pa.timestamp("us")),
-        }
-    )
 
 
 def _embed_positions(embedder: Embedder, texts: list[str], positions: list[int]) -> Any:

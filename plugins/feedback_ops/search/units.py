@@ -26,9 +26,10 @@ units were cut by another version.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
+
+from feedback_ops.embed.rows import MESSAGE_UNIT_INDEX, message_unit_id, unit_id, unit_text_hash
 
 SPLITTER_VERSION = "units-2"
 """Bump when the splitting rules change: stored units of another version are rebuilt."""
@@ -99,11 +100,6 @@ class Unit:
     @property
     def text_hash(self) -> str:
         return unit_text_hash(self.text)
-
-
-def unit_text_hash(text: str) -> str:
-    """sha256 of a unit's redacted text: what its vector was computed from."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _ends_with_abbreviation(fragment: str) -> bool:
@@ -230,7 +226,9 @@ def split_units(
     from feedback_ops.enrich.schemas import cap_text
 
     text, _ = cap_text(redacted_text or "", max_chars)
-    units = [Unit(f"{feedback_id}:0", feedback_id, 0, "message", text, 0, len(text))]
+    units = [
+        Unit(message_unit_id(feedback_id), feedback_id, MESSAGE_UNIT_INDEX, "message", text, 0, len(text))
+    ]
     claims: list[tuple[int, int, str | None, str]] = []
     turns = _turn_spans(text) if channel in TURN_CHANNELS else []
     if channel in TURN_CHANNELS and len(turns) < 2:
@@ -245,6 +243,6 @@ def split_units(
         return units
     for index, (start, end, speaker, kind) in enumerate(claims, start=1):
         units.append(
-            Unit(f"{feedback_id}:{index}", feedback_id, index, kind, text[start:end], start, end, speaker)
+            Unit(unit_id(feedback_id, index), feedback_id, index, kind, text[start:end], start, end, speaker)
         )
     return units

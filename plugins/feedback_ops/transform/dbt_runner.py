@@ -1,7 +1,10 @@
 """Run the dbt project in-process (``dbtRunner``) with the runtime's target and paths.
 
-Used by the DAG's silver and gold tasks and by the CLI; a failing model or data test raises
-:class:`DbtBuildFailed` naming the failed nodes and their messages.
+Used by the DAG's silver and gold tasks, the urgent lane, the Spark check and the CLI; a failing model or data
+test raises :class:`DbtBuildFailed` naming the failed nodes and their messages. Also the one owner of what
+those callers pass to dbt: the vars of every command (``dbt_vars``), silver's one-time ``--full-refresh``
+(``silver_refresh_args``) and the empty pre-run of the incremental gold marts
+(``create_missing_incremental_marts``, ``create_empty_incremental_marts``).
 """
 
 from __future__ import annotations
@@ -93,3 +96,61 @@ def run_dbt(
             f"dbt {command} --select {select} failed on target {settings.dbt_target}:\n{detail}"
         )
     return DbtResult(command=command, selector=select, counts=counts)
+
+
+def dbt_vars(settings: Settings) -> dict[str, Any]:
+    """The dbt vars of every dbt command the pipeline and the lanes run (silver, gold, source freshness, docs):
+    the current enrichment and rich-pass versions, the spike threshold and ``fct_feedback``'s look-back.
+
+    The same vars on every command, even those that read none of them (silver, source freshness): dbt keeps
+    its parsed project between commands (partial parsing, ``partial_parse.msgpack`` in the target folder) only
+    while the vars stay the same, and re-parses all of it when they change: 4-9 s per command on 2 cores.
+    """
+    from feedback_ops.enrich.versions import current_enrichment_version, current_rich_version
+
+    return {
+        "enrichment_version": current_enrichment_version(settings),
+        "rich_version": current_rich_version(settings),
+        "spike_min_volume": settings.spike_min_volume,
+        "fct_feedback_lookback_minutes": settings.fct_feedback_lookback_minutes,
+    }
+
+
+def silver_refresh_args(settings: Settings) -> list[str]:
+    """``--full-refresh`` once for silver tables built before they were incremental, else nothing.
+
+    Silver's tables classify only the bronze rows none of them holds yet (``dbt/macros/incremental/
+    silver_incremental.sql``), and the deduplicated table orders an item's new occurrences against the row it
+    keeps by ``line_number``, a column its earlier full rebuilds did not write: such a table is rebuilt whole
+    on the first build after the upgrade, instead of failing on the missing column.
+    """
+    from feedback_ops.warehouse import open_warehouse
+
+    with open_warehouse(settings) as warehouse:
+        if not warehouse.table_exists("silver.int_feedback_deduplicated"):
+            return []
+        columns = warehouse.query_df("select * from silver.int_feedback_deduplicated limit 0").columns
+    return [] if "line_number" in columns else ["--full-refresh"]
+
+
+INCREMENTAL_GOLD = "+config.materialized:incremental,tag:gold"
+"""The incremental gold marts with their gold-tagged parents (the enrichment / alerts staging views, rebuilt
+in full by the build that follows); never silver's tables, which an ``--empty`` run would empty."""
+
+
+def create_missing_incremental_marts(settings: Settings, gold_vars: dict[str, Any]) -> None:
+    """Create the incremental gold marts empty on a first build (``gold.fct_feedback`` does not exist yet in
+    the warehouse): see ``create_empty_incremental_marts``."""
+    from feedback_ops.warehouse import open_warehouse
+
+    with open_warehouse(settings) as warehouse:
+        missing = not warehouse.table_exists("gold.fct_feedback")
+    if missing:
+        create_empty_incremental_marts(settings, gold_vars)
+
+
+def create_empty_incremental_marts(settings: Settings, gold_vars: dict[str, Any]) -> None:
+    """Create the incremental gold marts empty: dbt runs a unit test that mocks an incremental model's existing
+    table (``input: this``) before the model, and fails when the table does not exist yet (dbt's documented
+    workaround is a ``--empty`` run first; the build then fills the table)."""
+    run_dbt("run", settings, select=INCREMENTAL_GOLD, dbt_vars=gold_vars, extra_args=["--empty"])

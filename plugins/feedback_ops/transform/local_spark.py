@@ -166,9 +166,9 @@ def _copy_rows(warehouse: DuckDBWarehouse, spark: SparkSession, table: str) -> i
 
 def build_on_spark(settings: Settings) -> dict[str, dict[str, int]]:
     """Build the dbt project on the local Spark session from the DuckDB warehouse's source rows, in the
-    pipeline's order: silver, the incremental gold marts created empty (as
-    ``pipeline.create_missing_incremental_marts``: their unit tests mock the existing table), then gold, all
-    with the pipeline's dbt vars.
+    pipeline's order: silver, the incremental gold marts created empty
+    (``dbt_runner.create_empty_incremental_marts``: their unit tests mock the existing table), then gold, all
+    with the pipeline's dbt vars (``dbt_runner.dbt_vars``).
 
     Args:
         settings: settings whose ``dbt_target`` is ``spark``; ``warehouse_path`` is the DuckDB warehouse the
@@ -182,8 +182,7 @@ def build_on_spark(settings: Settings) -> dict[str, dict[str, int]]:
         JavaMissing: no Java runtime is installed.
         DbtBuildFailed: a model, data test or unit test failed on Spark.
     """
-    from feedback_ops import pipeline
-    from feedback_ops.transform.dbt_runner import run_dbt
+    from feedback_ops.transform.dbt_runner import create_empty_incremental_marts, dbt_vars, run_dbt
     from feedback_ops.warehouse import DuckDBWarehouse, open_warehouse
 
     if settings.dbt_target != "spark":
@@ -199,16 +198,10 @@ def build_on_spark(settings: Settings) -> dict[str, dict[str, int]]:
                 "the Spark check mirrors the local DuckDB warehouse: set FEEDBACK_OPS_RUNTIME=local"
             )
         mirror_warehouse_to_spark(warehouse, spark, dbt_source_tables(settings))
-    dbt_vars = pipeline.dbt_vars(settings)
-    counts = {"silver": run_dbt("build", settings, select="tag:silver", dbt_vars=dbt_vars).counts}
-    run_dbt(
-        "run",
-        settings,
-        select="+config.materialized:incremental,tag:gold",
-        dbt_vars=dbt_vars,
-        extra_args=["--empty"],
-    )
-    counts["gold"] = run_dbt("build", settings, select="tag:gold", dbt_vars=dbt_vars).counts
+    spark_vars = dbt_vars(settings)
+    counts = {"silver": run_dbt("build", settings, select="tag:silver", dbt_vars=spark_vars).counts}
+    create_empty_incremental_marts(settings, spark_vars)
+    counts["gold"] = run_dbt("build", settings, select="tag:gold", dbt_vars=spark_vars).counts
     return counts
 
 

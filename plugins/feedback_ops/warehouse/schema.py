@@ -110,7 +110,7 @@ DDL: tuple[str, ...] = (
         primary key (feedback_id, enrichment_version)
     )
     """,
-    # Lanes (feedback_ops.lanes.claims): a lane claims a batch of records before enriching it, so lanes running
+    # Lanes (feedback_ops.enrich.claims): a lane claims a batch of records before enriching it, so lanes running
     # at the same time never enrich a record twice; the claim is deleted with the batch's write, and one left
     # by a killed lane is taken over once its lease expires.
     """

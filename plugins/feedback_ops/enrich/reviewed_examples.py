@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from feedback_ops.embed.rows import message_unit_id_sql
 from feedback_ops.warehouse.base import Warehouse
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ MIN_COSINE = 0.9
 """MiniLM cosine of near-duplicates (a word added, changed or dropped) is 0.93-0.99; different complaints
 about the same theme mostly score 0.5-0.85."""
 
-EXAMPLES_SQL = """
+EXAMPLES_SQL = f"""
     with latest as (
         select * from enrichment.review_decisions
         qualify row_number() over (
@@ -37,7 +38,7 @@ EXAMPLES_SQL = """
         d.feedback_id, d.decision_id, d.category, d.sentiment_label, d.urgency, e.vector
     from latest as d
     join enrichment.embeddings as e
-        on e.unit_id = d.feedback_id || ':0' and e.embedding_version = ?
+        on e.unit_id = {message_unit_id_sql("d.feedback_id")} and e.embedding_version = ?
     order by d.feedback_id
 """
 
