@@ -49,6 +49,12 @@ RUN_LOG_TABLES = {"enrichment.enrichment_runs"}
 """Tables that log every run by design (one row per enrichment run, records 0 when nothing was new)."""
 
 
+def connect(path: Path):
+    """A connection to a DuckDB file, in the mode the pipeline's own connections use: dbt-duckdb keeps a
+    read-write one open in this process, and DuckDB refuses a second connection with another configuration."""
+    return duckdb.connect(str(path))
+
+
 @dataclass
 class HostileRun:
     """What the two pipeline runs over the corpus left behind."""
@@ -67,7 +73,7 @@ class HostileRun:
     derived: dict[str, str] = field(default_factory=dict)
 
     def query(self, sql: str, params: list | None = None) -> list[dict[str, Any]]:
-        with duckdb.connect(str(self.settings.warehouse_path), read_only=True) as con:
+        with connect(self.settings.warehouse_path) as con:
             cursor = con.execute(sql, params or [])
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -80,13 +86,13 @@ class HostileRun:
 def table_counts(settings) -> dict[str, int]:
     """Rows of every table of the warehouse and of every index file."""
     counts = {}
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+    with connect(settings.warehouse_path) as con:
         for schema, table in _tables(con):
             counts[f"{schema}.{table}"] = con.execute(
                 f'select count(*) from "{schema}"."{table}"'
             ).fetchone()[0]
     for path in sorted(settings.index_dir.glob("*.duckdb")):
-        with duckdb.connect(str(path), read_only=True) as con:
+        with connect(path) as con:
             for schema, table in _tables(con):
                 counts[f"{path.name}:{schema}.{table}"] = con.execute(
                     f'select count(*) from "{schema}"."{table}"'
@@ -128,12 +134,12 @@ def derived_outputs(settings, requests: list[Any]) -> dict[str, str]:
     """Every output derived from redacted text, as text: enrichment, gold (but its raw text column), alerts,
     every index file's tables, the alert log, the reports, the run summary and what the receivers got."""
     outputs = {}
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+    with connect(settings.warehouse_path) as con:
         for schema, table in _tables(con):
             if schema in ("enrichment", "gold", "alerts"):
                 outputs[f"{schema}.{table}"] = _text_of(con, schema, table, RAW_COLUMNS)
     for path in sorted(settings.index_dir.glob("*.duckdb")):
-        with duckdb.connect(str(path), read_only=True) as con:
+        with connect(path) as con:
             for schema, table in _tables(con):
                 outputs[f"index {path.name}:{table}"] = _text_of(con, schema, table, set())
     for path in sorted(settings.reports_dir.rglob("*")):
@@ -155,10 +161,14 @@ def read_environ() -> list[str]:
     return [entry for entry in raw.split("\0") if len(entry.partition("=")[2]) >= 8]
 
 
-@pytest.fixture(scope="module")
-def hostile(tmp_path_factory) -> HostileRun:
-    root = tmp_path_factory.mktemp("hostile")
-    cases = build_corpus(root / "landing", root / "outside")
+def run_twice(root: Path, skip: tuple[str, ...] = ()) -> HostileRun:
+    """Build the corpus under ``root`` (without the ``skip`` kinds) and run the pipeline over it twice, alerts
+    delivered to loopback receivers."""
+    cases = [c for c in build_corpus(root / "landing", root / "outside") if c.kind not in skip]
+    for leftover in {*(root / "landing").iterdir()} - {
+        root / "landing" / n for c in cases for n in [*c.files, *c.links]
+    }:
+        leftover.unlink()
     routing = root / "alert_routing.yaml"
     routing.write_bytes(ALERT_ROUTING)
     settings = local_settings(root, root / "landing", alert_routing_path=routing)
@@ -187,6 +197,12 @@ def hostile(tmp_path_factory) -> HostileRun:
         environ_entries=read_environ(),
         derived=derived_outputs(settings, requests),
     )
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory) -> HostileRun:
+    """The whole corpus, run twice."""
+    return run_twice(tmp_path_factory.mktemp("hostile"))
 
 
 # --- what became of each source record ------------------------------------------------------------------
@@ -570,14 +586,16 @@ def test_every_stage_finishes_on_the_second_run(hostile: HostileRun):
 
 
 def test_every_source_record_is_accounted_for(hostile: HostileRun):
-    """Kept, quarantined with a reason, duplicate, parked or (links, re-deliveries) never loaded: none lost."""
+    """Kept, quarantined with a reason, duplicate, parked, or never loaded where that is its expected outcome
+    (links out of the landing folder, a re-delivered file): no record is lost."""
     records = [r for case in hostile.cases for r in case.records]
     observed = observed_outcomes(hostile)
     lost = []
     for key in dict.fromkeys((r.source_file, r.key) for r in records):
-        expected = sum(1 for r in records if (r.source_file, r.key) == key)
-        if len(observed.get(key, [])) < expected:
-            lost.append(key)
+        expected = [r for r in records if (r.source_file, r.key) == key]
+        may_skip = all(any(a.status == NOT_LOADED for a in r.accepted) for r in expected)
+        found = [o for o in observed.get(key, []) if o[0] != NOT_LOADED or may_skip]
+        lost += [key] * (len(expected) - len(found))
     assert not lost, f"{len(lost)} of {len(records)} source records are nowhere: {lost}"
 
 
@@ -601,6 +619,7 @@ def test_bronze_reconciles_with_silver_and_every_file_with_its_records(hostile: 
         for name, expected in case.physical_records.items()
         if name in rows and name not in parked and rows[name] != expected
     }
+    assert counts["bronze"] > 0, "nothing reached bronze"
     in_parked_only = sum(n for name, n in rows.items() if name in parked)
     silver_total = counts["kept"] + counts["quarantined"] + counts["duplicates"]
     assert counts["bronze"] in (silver_total, silver_total + in_parked_only), counts
@@ -642,6 +661,10 @@ def test_every_indexed_unit_is_a_current_unit(hostile: HostileRun):
 
 
 def test_no_planted_pii_in_anything_derived_from_redacted_text(hostile: HostileRun):
+    planted = [p.kind for p in PLANTED_PII if kept_text(hostile, f"HX-{p.kind}-01") is not None]
+    assert planted == [p.kind for p in PLANTED_PII], (
+        f"only {planted} reached silver: the check would prove less"
+    )
     leaks = {
         pii.kind: sorted(
             name for name, text in hostile.derived.items() if re.search(pii.pattern, text, re.IGNORECASE)
@@ -654,12 +677,15 @@ def test_no_planted_pii_in_anything_derived_from_redacted_text(hostile: HostileR
 def test_the_alert_log_carries_no_broadcast_mention(hostile: HostileRun):
     """The payloads in the alert log (what every channel's message is built from)."""
     found = [m for m in BROADCAST_MENTIONS if m in hostile.alert_logs[1]]
-    assert hostile.alert_logs[0], "no alert was raised: the injection cases prove nothing"
+    assert '"kind": "theme_spike"' in hostile.alert_logs[0], (
+        "no theme alert was raised on the incident: the injection cases prove nothing"
+    )
     assert not found, found
 
 
 def test_a_second_run_changes_no_table(hostile: HostileRun):
     before, after = hostile.counts
+    assert before.get("silver.int_feedback_deduplicated"), "the first run kept nothing"
     changed = {
         name: (before.get(name), after.get(name))
         for name in sorted(set(before) | set(after))
