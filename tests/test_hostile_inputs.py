@@ -354,8 +354,9 @@ def check_text_lacks(key: str, pattern: str):
     return check
 
 
-def check_truncated_and_capped(key: str):
-    """A huge text: raw text kept whole in bronze, flagged ``text_truncated``, few analysis units."""
+def check_truncated_and_capped(key: str, must_truncate: bool = True):
+    """A huge text: raw text kept whole in bronze, few analysis units and, when ``must_truncate`` (a text
+    longer than any sensible cap), flagged ``text_truncated``."""
 
     def check(run: HostileRun) -> list[str]:
         feedback_id = feedback_id_of(run, key)
@@ -368,7 +369,7 @@ def check_truncated_and_capped(key: str):
         if units[0]["n"] > MAX_UNITS_PER_MESSAGE:
             problems.append(f"{key}: {units[0]['n']} analysis units (cap {MAX_UNITS_PER_MESSAGE})")
         flags = truncation_flags(run, feedback_id)
-        if not any(flags.values()):
+        if must_truncate and not any(flags.values()):
             problems.append(
                 f"{key}: not flagged text_truncated anywhere ({flags or 'no text_truncated column'})"
             )
@@ -505,7 +506,7 @@ def check_nothing_broadcast_or_linked(run: HostileRun) -> list[str]:
 
 
 CHECKS = {
-    "csv_cell_over_131072": [check_truncated_and_capped("HX-csv_cell_over_131072-02")],
+    "csv_cell_over_131072": [check_truncated_and_capped("HX-csv_cell_over_131072-02", must_truncate=False)],
     "csv_stray_quote": [check_text_contains("HX-csv_stray_quote-03", "Row 3 of the export is fine")],
     **{
         f"jsonl_{name}": [
@@ -528,7 +529,7 @@ CHECKS = {
     "symlink_proc_environ": [check_environ_never_loaded],
     "html_entity_script": [check_text_lacks("HX-html_entity_script-01", r"<\s*/?\s*script")],
     "text_1mb": [check_truncated_and_capped("HX-text_1mb-01")],
-    "token_100k": [check_truncated_and_capped("HX-token_100k-01")],
+    "token_100k": [check_truncated_and_capped("HX-token_100k-01", must_truncate=False)],
     "terminal_escapes": [check_no_control_characters("HX-terminal_escapes-01")],
     "emoji_rtl_combining": [
         check_text_contains(
