@@ -218,7 +218,9 @@ def parked_files(run: HostileRun) -> dict[str, str]:
         name = f'"{table["table_schema"]}"."{table["table_name"]}"'
         for row in run.query(f"select * from {name}"):
             reason = next((str(v) for k, v in row.items() if "reason" in k and v), "")
-            released = any(k in ("released_at", "dropped_at") and v for k, v in row.items())
+            released = any(k in ("released_at", "dropped_at") and v for k, v in row.items()) or str(
+                row.get("status") or "parked"
+            ).lower() not in ("parked", "open")
             if row.get("source_file") and not released:
                 parked[str(row["source_file"])] = reason
     return parked
