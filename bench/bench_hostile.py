@@ -1,6 +1,6 @@
 """Benchmark: the pipeline over the hostile-input corpus, per stage: wall time, peak RSS, the error if any.
 
-Builds the corpus of ``tests/test_hostile_inputs.py`` (``tests/hostile_corpus.py``: 65 kinds of hostile
+Builds the corpus of ``tests/test_hostile_inputs.py`` (``tests/hostile_corpus.py``: 64 kinds of hostile
 export, a 1 MB text, a 140,000-character CSV cell and a 100k-character token among them) in a temporary
 folder, runs every stage of ``feedback-ops run`` in one process (local backend, embedded index, alerts to the
 log only) and then a second time on the same landing folder (nothing new). A stage that fails is printed with

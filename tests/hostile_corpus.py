@@ -740,63 +740,56 @@ def _text_cases(rng: random.Random) -> list[HostileCase]:
     return cases
 
 
+SLACK_INJECTIONS = (
+    "<!channel> checkout is down for everyone",
+    "<!here> <!everyone> payment page error 500",
+    f"Checkout error, details at <http://{EVIL_HOST}/login|click here to fix your account>",
+    f"Payment failed [click here](http://{EVIL_HOST}/steal) and <@U024BE7LH> <#C024BE7LR>",
+)
+"""Slack mentions and disguised links written in customer text."""
+HOSTILE_URLS = (
+    "<!channel>",
+    f"https://{EVIL_HOST}/x|<!channel> click>",
+    f"http://{EVIL_HOST}/phish?next=<!here>",
+    f"javascript:alert(1)//{EVIL_HOST}",
+)
+"""Record ``url`` values that are mentions, disguised links or not web links at all."""
+
+
+def _incident_record(kind: str, number: int, text: str, injection: int) -> dict[str, object]:
+    """An incident item: every one carries a Slack injection in its text and a hostile url, so whichever
+    items an alert shows as its examples, the injections travel with them."""
+    return record(
+        kind,
+        number,
+        f"{text} {SLACK_INJECTIONS[injection % len(SLACK_INJECTIONS)]}",
+        INCIDENT_DAY,
+        channel="support_ticket",
+        product_area="checkout",
+        url=HOSTILE_URLS[injection % len(HOSTILE_URLS)],
+    )
+
+
 def _incident_cases() -> list[HostileCase]:
-    """The checkout incident of 15 October: plain complaints, Slack injections and obfuscated PII."""
+    """The checkout incident of 15 October: complaints carrying Slack injections, and obfuscated PII."""
     cases = []
-    kind = "checkout_incident"
-    rows = [
-        record(
-            kind, n, checkout_complaint(n), INCIDENT_DAY, channel="support_ticket", product_area="checkout"
-        )
-        for n in range(1, 13)
-    ]
-    cases.append(_jsonl_case(kind, "the incident's ordinary complaints", rows, [kept()] * len(rows)))
     kind = "slack_injection_text"
-    injections = [
-        "<!channel> checkout is down for everyone",
-        "<!here> <!everyone> payment page error 500",
-        f"Checkout error, details at <http://{EVIL_HOST}/login|click here to fix your account>",
-        f"Payment failed [click here](http://{EVIL_HOST}/steal) and <@U024BE7LH> <#C024BE7LR>",
-    ]
-    rows = [
-        record(
-            kind,
-            n,
-            f"{injection}. {checkout_complaint(n + 20)}",
-            INCIDENT_DAY,
-            channel="support_ticket",
-            product_area="checkout",
-        )
-        for n, injection in enumerate(injections, start=1)
-    ]
-    cases.append(_jsonl_case(kind, "Slack mentions and disguised links in customer text", rows, [kept()] * 4))
-    kind = "slack_injection_url"
-    urls = [
-        "<!channel>",
-        f"https://{EVIL_HOST}/x|<!channel> click>",
-        f"http://{EVIL_HOST}/phish?next=<!here>",
-        f"javascript:alert(1)//{EVIL_HOST}",
-    ]
-    rows = [
-        record(
-            kind,
-            n,
-            checkout_complaint(n + 30),
-            INCIDENT_DAY,
-            channel="support_ticket",
-            product_area="checkout",
-            url=url,
-        )
-        for n, url in enumerate(urls, start=1)
-    ]
+    rows = [_incident_record(kind, n, checkout_complaint(n), n) for n in range(1, 13)]
     cases.append(
-        _jsonl_case(kind, "Slack mentions and disguised links in the record's url", rows, [kept()] * 4)
+        _jsonl_case(kind, "Slack mentions and disguised links in incident complaints", rows, [kept()] * 12)
+    )
+    kind = "slack_injection_url"
+    rows = [_incident_record(kind, n, checkout_complaint(n + 20), n + 1) for n in range(1, 9)]
+    cases.append(
+        _jsonl_case(
+            kind, "mentions and disguised links as the url of incident complaints", rows, [kept()] * 8
+        )
     )
     for number, pii in enumerate(PLANTED_PII, start=40):
         text = f"{checkout_complaint(number)} Contact: {pii.written}."
         if pii.kind == "pii_caps_name":
             text = f"THIS IS {pii.written} AND {checkout_complaint(number).upper()}"
-        rows = [record(pii.kind, 1, text, INCIDENT_DAY, channel="support_ticket", product_area="checkout")]
+        rows = [_incident_record(pii.kind, 1, text, number)]
         cases.append(
             _jsonl_case(pii.kind, f"PII: {pii.kind.removeprefix('pii_').replace('_', ' ')}", rows, [kept()])
         )

@@ -490,6 +490,8 @@ def check_nothing_broadcast_or_linked(run: HostileRun) -> list[str]:
     problems = []
     slack = run.bodies("/slack")
     teams = run.bodies("/teams")
+    if not incident_examples(run):
+        problems.append("no theme alert shows an incident item as its example: the check would prove nothing")
     if not slack or not teams:
         problems.append(
             f"the incident reached Slack {len(slack)} times and Teams {len(teams)} times (expected >= 1)"
@@ -505,6 +507,35 @@ def check_nothing_broadcast_or_linked(run: HostileRun) -> list[str]:
             f"Teams Markdown link {m}" for m in re.findall(r"\]\((https?://[^)]*)\)", body) if EVIL_HOST in m
         ]
     return sorted(set(problems))
+
+
+def incident_examples(run: HostileRun) -> list[str]:
+    """The source_record_ids of the examples of the theme alerts in the log that are incident items (each
+    carries a Slack injection in its text and a hostile url)."""
+    examples = []
+    for line in run.alert_logs[1].splitlines():
+        alert = json.loads(line)
+        if alert.get("kind") == "theme_spike":
+            examples += [str(e.get("source_record_id")) for e in alert.get("examples", [])]
+    incident = ("HX-slack_injection_", "HX-pii_")
+    return [e for e in examples if e.startswith(incident)]
+
+
+def check_physical_records(case: HostileCase):
+    """Each loaded, unparked file of the case has one bronze row per source record it holds."""
+
+    def check(run: HostileRun) -> list[str]:
+        parked = parked_files(run)
+        problems = []
+        for name, expected in case.physical_records.items():
+            rows = run.query("select count(*) as n from bronze.feedback_raw where source_file = ?", [name])[
+                0
+            ]["n"]
+            if rows and name not in parked and rows != expected:
+                problems.append(f"{name}: {rows} bronze rows for {expected} source records")
+        return problems
+
+    return check
 
 
 CHECKS = {
@@ -565,7 +596,7 @@ def _kinds() -> list[str]:
 def test_kind(hostile: HostileRun, kind: str):
     case = next(c for c in hostile.cases if c.kind == kind)
     problems = outcome_problems(hostile, case.records)
-    for check in CHECKS.get(kind, []):
+    for check in [check_physical_records(case), *CHECKS.get(kind, [])]:
         problems += check(hostile)
     assert not problems, f"{kind} ({case.description}):\n" + "\n".join(problems)
 
