@@ -62,8 +62,8 @@ class Outcome:
 
     def accepts(self, status: str, reason: str | None) -> bool:
         """Whether an observed status (and reason) is this outcome."""
-        if status != self.status:
-            return False
+        if status != self.status or (status in (QUARANTINED, PARKED) and not reason):
+            return False  # a quarantined record or a parked file always says why
         return self.reason is None or (reason or "").startswith(self.reason)
 
     def __str__(self) -> str:

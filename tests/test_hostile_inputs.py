@@ -69,8 +69,8 @@ class HostileRun:
     received: tuple[int, int]
     requests: list[Any]
     environ_entries: list[str]
-    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     derived: dict[str, str] = field(default_factory=dict)
+    observed: dict[tuple[str, str], list[tuple[str, str | None]]] | None = None
 
     def query(self, sql: str, params: list | None = None) -> list[dict[str, Any]]:
         with connect(self.settings.warehouse_path) as con:
@@ -229,9 +229,9 @@ def parked_files(run: HostileRun) -> dict[str, str]:
 def observed_outcomes(run: HostileRun) -> dict[tuple[str, str], list[tuple[str, str | None]]]:
     """(source_file, key) -> the outcomes observed for it, one per row found (a bronze row accounts for one
     record only: a malformed row holding several records' keys is counted for the first, the others are lost)."""
-    if "observed" not in run.tables:
-        run.tables["observed"] = _observe(run)  # type: ignore[assignment]
-    return run.tables["observed"]  # type: ignore[return-value]
+    if run.observed is None:
+        run.observed = _observe(run)
+    return run.observed
 
 
 def _keys_by_file(run: HostileRun) -> dict[str, list[str]]:
@@ -538,6 +538,21 @@ def check_physical_records(case: HostileCase):
     return check
 
 
+def check_parked_file_alerted(name: str):
+    """A parked file is told to the operators: a pipeline-health alert in the log names it."""
+
+    def check(run: HostileRun) -> list[str]:
+        if name not in parked_files(run):
+            return []
+        for line in run.alert_logs[1].splitlines():
+            alert = json.loads(line)
+            if alert.get("kind") == "pipeline_health" and name in line:
+                return []
+        return [f"{name} is parked but no pipeline-health alert names it"]
+
+    return check
+
+
 CHECKS = {
     "csv_cell_over_131072": [check_truncated_and_capped("HX-csv_cell_over_131072-02", must_truncate=False)],
     "csv_stray_quote": [check_text_contains("HX-csv_stray_quote-03", "Row 3 of the export is fine")],
@@ -548,6 +563,8 @@ CHECKS = {
         ]
         for name in ("u2028", "u2029", "u0085", "vt", "ff", "fs", "gs", "rs")
     },
+    "csv_semicolon": [check_parked_file_alerted("csv_semicolon.csv")],
+    "csv_no_text_column": [check_parked_file_alerted("csv_no_text_column.csv")],
     "gzip_named_jsonl": [check_text_contains("HX-gzip_named_jsonl-01", "Compressed export record 1")],
     "latin1_csv": [
         check_text_contains("HX-latin1_csv-01", "Café au lait", "crème brûlée"),
