@@ -18,7 +18,7 @@ Figures on main at 21b6726, before the fixes of issue 16 (2 cores, AMD EPYC, loa
 sessions' test runs, so every figure is slow):
 
 - whole corpus: ``load_bronze`` stops at the first file (a CSV cell over 131,072 characters), nothing loads;
-  ``--skip deeply_nested_metadata`` alone: ``load_bronze`` stops on a RecursionError (2,000 nested levels).
+  ``--skip csv_cell_over_131072`` alone: ``load_bronze`` stops on a RecursionError (2,000 nested levels).
 - ``--skip csv_cell_over_131072 --skip deeply_nested_metadata`` (62 kinds, 199 records, 1.2 MB): first run
   435.8 s (embed + index 206.3 s for the 10,559 units of the 1 MB text, enrich 66.4 s, dbt silver 50.6 s and
   gold 57.4 s), peak RSS 1,857 MB; ``gate_silver`` fails (a file wholly quarantined) and ``enrich`` fails in
