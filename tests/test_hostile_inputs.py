@@ -386,11 +386,19 @@ def check_truncated_and_capped(key: str, must_truncate: bool = True):
 
 
 def truncation_flags(run: HostileRun, feedback_id: str) -> dict[str, bool]:
-    """``text_truncated`` of the record in every table that has the column."""
+    """``text_truncated`` of the record: the ``enrichment_notes`` flag of its enrichment, and the column of every
+    table that has one."""
+    notes = run.query(
+        "select enrichment_notes from enrichment.feedback_enrichment where feedback_id = ?", [feedback_id]
+    )
+    flags = {
+        "enrichment.feedback_enrichment.enrichment_notes": any(
+            "text_truncated" in (row["enrichment_notes"] or "") for row in notes
+        )
+    }
     tables = run.query(
         "select table_schema, table_name from information_schema.columns where column_name = 'text_truncated'"
     )
-    flags = {}
     for table in tables:
         name = f"{table['table_schema']}.{table['table_name']}"
         try:
