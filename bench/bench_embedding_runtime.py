@@ -30,11 +30,20 @@ Figures (CPU ``AMD EPYC``, 2 cores, AVX512-BF16, issue 9 item 4), two runs under
     torch fp32        304      66     0.8679    0.4073    1.0000   1.0000
     torch bf16        691     145     0.8680    0.4074    1.0000   1.0000
     onnx int8         775     151     0.8666    0.4118    0.9934   0.9735
+    run 3 (issue 16, 17:08 UTC, ``--banking 2000 --cfpb 400``: 2,000 + 2,000 questions, 336 narratives of 14
+    products; load average 11-15, eight sessions sharing the 2 cores: absolute speeds far below runs 1-2)
+    torch fp32         29       6     0.6850    0.3024    1.0000   1.0000
+    torch bf16         50      10     0.6851    0.3030    1.0000   1.0000
+    onnx int8          85      14     0.6820    0.3027    0.9933   0.9786
 
-int8 keeps retrieval quality (recall@10 0.13 point under float32, CFPB P@10 0.4 point over); its speed was
-float32's in run 1 and 2.5x float32's in run 2; against the bfloat16 default of this CPU it was 0.45x in one run
-and 1.1x in the other (the two runs disagree: other sessions shared the cores). The default stays torch;
-int8 is an option (``FEEDBACK_OPS_LOCAL_EMBEDDER=onnx-int8``), the one to try on CPUs without native bfloat16.
+(Recall@10 in run 3 is lower because its corpus is a fifth of Banking77: fewer neighbours of each intent.)
+int8 keeps retrieval quality (recall@10 0.13-0.3 point under float32, CFPB P@10 0.0-0.4 point over); its speed
+was float32's in run 1, 2.5x float32's in run 2 and 2.9x (long texts 2.3x) in run 3; against the bfloat16
+default of this CPU it was 0.45x, 1.1x and 1.7x (the runs disagree: other sessions shared the cores). float32
+is what the default (``auto``) runs on a CPU without native bfloat16, and there int8 was faster in two runs of
+three. The default stays torch (one runtime and one embedding version on every CPU; int8's vectors move with
+their batch mates); int8 is an option (``FEEDBACK_OPS_LOCAL_EMBEDDER=onnx-int8``), the one to try on CPUs
+without native bfloat16.
 """
 
 from __future__ import annotations
