@@ -14,12 +14,12 @@ intent has far more than 10 train questions, so this is recall@10 with the usual
 denominator) and **CFPB product P@10** (each narrative's 10 nearest other narratives of the same product,
 leave-one-out), and the cosine between each runtime's vectors and the float32 ones (mean and worst).
 
-    PYTHONPATH=plugins .venv/bin/python bench/bench_embedding_runtime.py [--cfpb 1500]
+    PYTHONPATH=plugins .venv/bin/python bench/bench_embedding_runtime.py [--cfpb 1500] [--banking 2000]
 
 Reads ``../shared/data`` (exits 0 with a message when absent); the int8 model is built under a temporary
 folder (``--models-dir`` to reuse one).
 
-Figures (2 cores of an AMD EPYC with AVX512-BF16), two runs under ``flock /work/bench.lock``:
+Figures (CPU ``AMD EPYC``, 2 cores, AVX512-BF16), two runs under ``flock /work/bench.lock``:
 
     runtime       short/s  long/s  recall@10  CFPB P@10  cos mean  cos min
     run 1 (14:46 UTC, load average 1.6-3.3; its CFPB sample held one product: P@10 not meaningful)
@@ -30,11 +30,20 @@ Figures (2 cores of an AMD EPYC with AVX512-BF16), two runs under ``flock /work/
     torch fp32        304      66     0.8679    0.4073    1.0000   1.0000
     torch bf16        691     145     0.8680    0.4074    1.0000   1.0000
     onnx int8         775     151     0.8666    0.4118    0.9934   0.9735
+    run 3 (issue 16, 17:08 UTC, ``--banking 2000 --cfpb 400``: 2,000 + 2,000 questions, 336 narratives of 14
+    products; load average 11-15, eight sessions sharing the 2 cores: absolute speeds far below runs 1-2)
+    torch fp32         29       6     0.6850    0.3024    1.0000   1.0000
+    torch bf16         50      10     0.6851    0.3030    1.0000   1.0000
+    onnx int8          85      14     0.6820    0.3027    0.9933   0.9786
 
-int8 keeps retrieval quality (recall@10 0.13 point under float32, CFPB P@10 0.4 point over); its speed is
-float32's in run 1 and 2.5x float32's in run 2; against the bfloat16 default of this CPU 0.45x in one run and
-1.1x in the other (the two runs disagree: other sessions shared the cores). The default is torch;
-int8 is an option (``FEEDBACK_OPS_LOCAL_EMBEDDER=onnx-int8``), the one to try on CPUs without native bfloat16.
+(Recall@10 in run 3 is lower because its corpus is a fifth of Banking77: fewer neighbours of each intent.)
+int8 keeps retrieval quality (recall@10 0.13-0.3 point under float32, CFPB P@10 0.0-0.4 point over); its speed
+was float32's in run 1, 2.5x float32's in run 2 and 2.9x (long texts 2.3x) in run 3; against the bfloat16
+default of this CPU it was 0.45x, 1.1x and 1.7x (the runs disagree: other sessions shared the cores). float32
+is what the default (``auto``) runs on a CPU without native bfloat16, and there int8 was faster in two runs of
+three. The default stays torch (one runtime and one embedding version on every CPU; int8's vectors move with
+their batch mates); int8 is an option (``FEEDBACK_OPS_LOCAL_EMBEDDER=onnx-int8``), the one to try on CPUs
+without native bfloat16.
 """
 
 from __future__ import annotations
@@ -57,11 +66,11 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def cfpb_narratives(limit: int) -> tuple[list[str], list[str]]:
+def cfpb_narratives(data: Path, limit: int) -> tuple[list[str], list[str]]:
     """Up to ``limit`` narratives of at least 200 characters, as many per product as the products allow (the
     file is sorted by product: its first rows are all of one)."""
     by_product: dict[str, list[str]] = {}
-    for row in read_csv(DATA / "cfpb-consumer-complaints" / "cfpb_combined.csv"):
+    for row in read_csv(data / "cfpb-consumer-complaints" / "cfpb_combined.csv"):
         narrative = (row.get("Consumer complaint narrative") or "").strip()
         if len(narrative) >= 200 and row.get("Product"):
             by_product.setdefault(row["Product"], []).append(narrative)
@@ -73,6 +82,13 @@ def cfpb_narratives(limit: int) -> tuple[list[str], list[str]]:
             texts.append(narrative)
             labels.append(product)
     return texts, labels
+
+
+def evenly(rows: list[dict[str, str]], limit: int | None) -> list[dict[str, str]]:
+    """At most ``limit`` rows taken at an even stride (the files are sorted by intent: every intent stays)."""
+    if limit is None or limit >= len(rows):
+        return rows
+    return rows[:: max(1, len(rows) // limit)][:limit]
 
 
 def timed_embed(embedder, texts: list[str]) -> tuple[np.ndarray, float]:
@@ -106,18 +122,23 @@ def leave_one_out_p10(vectors: np.ndarray, labels: list[str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cfpb", type=int, default=1500, help="CFPB narratives to embed")
+    parser.add_argument(
+        "--banking", type=int, help="Banking77 questions to embed of each split (default: all of them)"
+    )
     parser.add_argument("--models-dir", type=Path, help="where the int8 model is built / found")
+    parser.add_argument("--data", type=Path, default=DATA, help=f"the shared data folder (default {DATA})")
     args = parser.parse_args()
-    if not DATA.exists():
-        print(f"{DATA} is absent: nothing to measure")
+    data = args.data
+    if not data.exists():
+        print(f"{data} is absent: nothing to measure")
         sys.exit(0)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from feedback_ops.embed.local import LocalEmbedder
     from feedback_ops.embed.onnx_int8 import OnnxInt8Embedder
 
-    train = read_csv(DATA / "banking77" / "train.csv")
-    test = read_csv(DATA / "banking77" / "test.csv")
-    long_texts, products = cfpb_narratives(args.cfpb)
+    train = evenly(read_csv(data / "banking77" / "train.csv"), args.banking)
+    test = evenly(read_csv(data / "banking77" / "test.csv"), args.banking)
+    long_texts, products = cfpb_narratives(data, args.cfpb)
     print(
         f"Banking77: {len(train):,} train / {len(test):,} test questions; CFPB: {len(long_texts):,} narratives "
         f"({len(set(products))} products); cores: {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}"

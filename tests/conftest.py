@@ -57,3 +57,32 @@ def settings(tmp_path: Path, fixture_landing: Path) -> Settings:
     configured = local_settings(tmp_path, fixture_landing)
     configured.ensure_dirs()
     return configured
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--no-native-bf16``: run the suite as on a CPU without native bfloat16 (the local embedder's ``auto``
+    precision then resolves to float32), to check a CPU-independent result on a CPU that has it."""
+    parser.addoption(
+        "--no-native-bf16",
+        action="store_true",
+        help="resolve the local embedder's auto precision as on a CPU without native bfloat16 (float32)",
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _native_bf16_option(request: pytest.FixtureRequest):
+    """Applies ``--no-native-bf16`` to the whole session (this process; subprocesses detect the real CPU)."""
+    if not request.config.getoption("--no-native-bf16"):
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("feedback_ops.embed.local.native_bf16", lambda: False)
+        yield
+
+
+@pytest.fixture(params=[True, False], ids=["native-bf16", "no-native-bf16"])
+def cpu_bf16(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Runs a test twice: as on a CPU with native bfloat16 and as on one without (``native_bf16`` forced),
+    so that the local embedder's ``auto`` precision resolves to ``bf16`` and to ``fp32`` in turn."""
+    monkeypatch.setattr("feedback_ops.embed.local.native_bf16", lambda: request.param)
+    return request.param

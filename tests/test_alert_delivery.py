@@ -8,6 +8,7 @@ POSTs; all three are Airflow connections set with ``AIRFLOW_CONN_<ID>`` variable
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -138,6 +139,41 @@ def test_each_channel_gets_its_payload_shape(settings, connections):
     assert hook.body["event"] == "feedback_ops.alert.opened"
     assert hook.body["alert"]["alert_id"] == logged["alert_id"] and hook.body["alert"]["revision"]
     assert hook.headers["Authorization"] == "Bearer s3cret" and hook.headers["X-Source"] == "feedback-ops"
+
+
+HOSTILE_TEXT = (
+    "Checkout fails <!channel> @here <https://evil.example/login|reset your password> "
+    "[track your parcel](https://evil.example) ![x](https://evil.example/p.png)"
+)
+
+
+def test_customer_text_and_urls_reach_slack_and_teams_as_text_and_links_only_from_the_template(
+    settings, connections
+):
+    items = steady(SPIKE_DAY - timedelta(days=7), 7)
+    items += burst(SPIKE_DAY, 20, text=HOSTILE_TEXT, url="https://evil.example/x|<!channel>", insight=True)
+    with open_warehouse(settings) as warehouse:
+        write_gold(warehouse, items)
+    run = run_alerts(settings, NOON)
+    assert (
+        run.alerts[0]["deliveries"]["eng_slack"]
+        == run.alerts[0]["deliveries"]["support_teams"]
+        == ("delivered")
+    )
+    (slack,) = connections.to("/slack")
+    dumped = json.dumps(slack.body, ensure_ascii=False)
+    assert "<!channel>" not in dumped and "<https://evil" not in dumped and "@here" not in dumped
+    assert "&lt;!channel&gt; @\u200bhere &lt;https://evil.example/login|reset your password&gt;" in dumped
+    links = re.findall(r"<(https?://[^|>]+)\|", dumped)
+    assert links and all(link.startswith("https://desk.example.com/tickets/BUG-1117-") for link in links)
+
+    (teams,) = connections.to("/teams")
+    card = teams.body["attachments"][0]["content"]
+    dumped = json.dumps(card, ensure_ascii=False)
+    assert "\\\\[track your parcel\\\\]\\\\(https://evil.example\\\\)" in dumped
+    assert "<!channel>" not in dumped and "](https://evil" not in dumped
+    assert card["actions"] and "evil" not in json.dumps(card["actions"])
+    assert all(a["url"].startswith("https://desk.example.com/tickets/BUG-1117-") for a in card["actions"])
 
 
 def test_a_rerun_on_the_same_data_sends_nothing(settings, connections):

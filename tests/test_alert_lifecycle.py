@@ -115,7 +115,7 @@ def test_cli_list_ack_resolve(settings, alert_id, capsys):
     assert cli.main(["alerts", "resolve", alert_id, "--by", "bo"]) == 0
     assert "already resolved: nothing recorded" in capsys.readouterr().out
     assert cli.main(["alerts", "ack", "alert_nope", "--by", "ana"]) == 1
-    assert "error: no alert 'alert_nope'" in capsys.readouterr().out
+    assert "error: no alert 'alert_nope'" in capsys.readouterr().err
     assert cli.main(["alerts", "list", "--open"]) == 0
     assert capsys.readouterr().out.startswith("0 alert(s)")
     assert len(events(settings)) == 2
@@ -180,7 +180,7 @@ def test_the_server_does_not_start_without_a_secret(settings, monkeypatch, capsy
         make_server(settings, "127.0.0.1", 0)
     monkeypatch.setattr("feedback_ops.alerts.terminal.get_settings", lambda: settings)
     assert cli.main(["alerts", "serve-callbacks", "--port", "0"]) == 2
-    assert TOKEN_ENV in capsys.readouterr().out
+    assert TOKEN_ENV in capsys.readouterr().err
     monkeypatch.setenv(TOKEN_ENV, "s")
     assert callback_token() == "s"
 

@@ -5,6 +5,8 @@ Delivery over HTTP, cooldown and retries across runs are in ``test_alert_deliver
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -88,13 +90,19 @@ def test_routing_version_changes_with_the_file():
     )
 
 
-def test_links_prefer_the_record_url_then_the_channel_template():
+def test_links_come_from_the_configured_templates_only_never_from_the_record_url():
     links = LinkTemplates(by_channel={"support_ticket": "https://desk.example.com/t/{source_record_id}"})
     ticket = {"feedback_id": "f1", "channel": "support_ticket", "source_record_id": "T 7/8"}
     assert links.link(ticket) == "https://desk.example.com/t/T%207%2F8"
-    assert links.link({**ticket, "url": "https://shop.example.com/r/1"}) == "https://shop.example.com/r/1"
-    assert links.link({**ticket, "url": "javascript:alert(1)"}) == "https://desk.example.com/t/T%207%2F8"
-    assert links.link({"feedback_id": "f2", "channel": "review"}) == "feedback-ops://feedback/f2"
+    for url in ("https://shop.example.com/r/1", "https://x.example|<!channel>", "javascript:alert(1)"):
+        assert links.link({**ticket, "url": url}) == "https://desk.example.com/t/T%207%2F8"
+    assert links.link({"feedback_id": "f2", "channel": "review", "url": "https://evil.example"}) == (
+        "feedback-ops://feedback/f2"
+    )
+    hostile_id = {**ticket, "source_record_id": "1|<!channel> <https://evil.example|click>"}
+    assert links.link(hostile_id) == (
+        "https://desk.example.com/t/1%7C%3C%21channel%3E%20%3Chttps%3A%2F%2Fevil.example%7Cclick%3E"
+    )
 
 
 def _sent(volume: int = 20, last_day: int = 17, minutes_ago: int = 90) -> SentAlert:
@@ -175,7 +183,7 @@ def test_slack_message_escapes_customer_text_and_links_web_records_only():
     assert body["blocks"][0]["type"] == "header"
     sections = [b["text"]["text"] for b in body["blocks"] if b["type"] == "section"]
     first, second = sections[2:4]
-    assert "&lt;@here&gt; &amp; &lt;https://evil.example|click&gt;" in first
+    assert "&lt;@\u200bhere&gt; &amp; &lt;https://evil.example|click&gt;" in first
     assert "<@here>" not in first and "root cause: payment timeout; next action: page payments" in first
     assert "<https://shop.example.com/r/1|review R-1>" in first
     assert "`feedback-ops://feedback/f2`" in second and "<feedback-ops://" not in second
@@ -195,3 +203,58 @@ def test_teams_cards_carry_facts_and_open_only_web_links():
     assert legacy["@type"] == "MessageCard" and legacy["potentialAction"][0]["targets"][0]["uri"].startswith(
         "https://"
     )
+
+
+HOSTILE_ALERT = {
+    **ALERT,
+    "title": "Spike in bug / <!channel> checkout",
+    "summary": "@channel look <!here> [click here](https://evil.example) ![x](https://evil.example/p.png)",
+    "examples": [
+        {
+            "feedback_id": "f1",
+            "channel": "review",
+            "source_record_id": "R-1|<!channel>",
+            "url": "https://evil.example|<!channel>",
+            "redacted_text": "Refund now <!channel> <https://evil.example|your order> @here @Everyone "
+            "[track parcel](https://evil.example) <at>boss</at>",
+            "root_cause": "see <!subteam^S1> ![img](https://evil.example/i.png)",
+            "link": LinkTemplates().link({"feedback_id": "f 1/<x>", "url": "https://evil.example"}),
+        }
+    ],
+}
+
+
+def test_slack_message_never_carries_a_mention_or_a_link_made_of_customer_text():
+    body = messages.slack_message(HOSTILE_ALERT)
+    dumped = json.dumps(body, ensure_ascii=False)
+    for forbidden in (
+        "<!channel>",
+        "<!here>",
+        "<!subteam",
+        "<https://evil",
+        "@channel",
+        "@here",
+        "@Everyone",
+    ):
+        assert forbidden not in dumped, forbidden
+    assert "evil.example|" not in dumped.replace("&lt;https://evil.example|", "")  # only as escaped text
+    example = next(b["text"]["text"] for b in body["blocks"] if "Refund now" in b["text"].get("text", ""))
+    assert "&lt;!channel&gt; &lt;https://evil.example|your order&gt; @\u200bhere @\u200bEveryone" in example
+    assert "`feedback-ops://feedback/f%201%2F%3Cx%3E`" in example  # the template's link, id encoded
+    assert "R-1|&lt;!channel&gt;" in example
+    assert body["blocks"][0]["text"]["text"] == "[update 2] Spike in bug / <\u200b!channel> checkout"
+    assert body["text"] == "[update 2] Spike in bug / &lt;!channel&gt; checkout"
+
+
+def test_teams_cards_show_customer_markdown_as_text():
+    content = messages.teams_adaptive_card(HOSTILE_ALERT)["attachments"][0]["content"]
+    texts = [block["text"] for block in content["body"] if block["type"] == "TextBlock"]
+    legacy = messages.teams_message_card(HOSTILE_ALERT)
+    every = [*texts, legacy["title"], legacy["text"], *(s.get("text", "") for s in legacy["sections"])]
+    for text in every:
+        assert not re.search(r"(?<!\\)\[[^\]]*(?<!\\)\]\(", text), text  # no [label](url) left
+        assert not re.search(r"(?<!\\)<", text), text  # no <at> mention, no HTML
+    assert "\\[click here\\]\\(https://evil.example\\)" in texts[1]
+    assert "\\!\\[x\\]\\(https://evil.example/p.png\\)" in texts[1]
+    assert "\\<at\\>boss\\</at\\>" in texts[2]
+    assert content["actions"] == [] and legacy["potentialAction"] == []  # the template link is not http(s)

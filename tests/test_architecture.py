@@ -40,7 +40,7 @@ from feedback_ops.config import PROJECT_ROOT
 PACKAGE_DIR = PROJECT_ROOT / "plugins" / "feedback_ops"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("__init__", "config"),
+    ("__init__", "config", "console"),
     ("warehouse", "throttle"),
     ("embed", "ingest"),
     ("enrich", "synthetic"),

@@ -9,8 +9,9 @@ from feedback_ops.embed import Embedder
 from feedback_ops.embed.local import DIMENSIONS, LocalEmbedder, resolve_precision
 
 
-@pytest.fixture(scope="session")
-def embedder() -> LocalEmbedder:
+@pytest.fixture
+def embedder(cpu_bf16: bool) -> LocalEmbedder:
+    """The default (``auto``) embedder, on a CPU with native bfloat16 and on one without in turn."""
     return LocalEmbedder(batch_size=4)
 
 
@@ -42,9 +43,21 @@ def test_empty_input_and_identity(embedder: LocalEmbedder) -> None:
     assert embedder.embed([]).shape == (0, DIMENSIONS)
     assert isinstance(embedder, Embedder)
     assert embedder.model_name == "all-MiniLM-L6-v2"
-    precision = resolve_precision("auto")
-    assert embedder.version == f"all-MiniLM-L6-v2@gt-0.1.0+t128-{precision}"
+    assert embedder.version == "all-MiniLM-L6-v2@gt-0.1.0+t128-auto"
     assert LocalEmbedder(max_tokens=256, precision="fp32").version == "all-MiniLM-L6-v2@gt-0.1.0+t256-fp32"
+    assert LocalEmbedder(precision="bf16").version == "all-MiniLM-L6-v2@gt-0.1.0+t128-bf16"
+
+
+def test_auto_resolves_by_cpu_but_the_version_names_only_the_configuration(monkeypatch) -> None:
+    """Two workers on CPUs with and without native bfloat16 stamp one version and make vectors that agree."""
+    by_cpu = {}
+    for has_bf16 in (True, False):
+        monkeypatch.setattr("feedback_ops.embed.local.native_bf16", lambda has_bf16=has_bf16: has_bf16)
+        embedder = LocalEmbedder()
+        by_cpu[has_bf16] = (embedder.precision, embedder.version, embedder.embed(SENTENCES))
+    assert (by_cpu[True][0], by_cpu[False][0]) == ("bf16", "fp32")
+    assert by_cpu[True][1] == by_cpu[False][1] == "all-MiniLM-L6-v2@gt-0.1.0+t128-auto"
+    assert float(np.min(np.sum(by_cpu[True][2] * by_cpu[False][2], axis=1))) > 0.999
 
 
 SENTENCES = [

@@ -84,7 +84,7 @@ def test_page_escapes_text_and_says_when_gold_is_missing(settings, monkeypatch, 
     assert "&lt;b&gt;note&lt;/b&gt;" in page and "value='f&#x27;1'" in page and "href='/item/f%271'" in page
 
     monkeypatch.setattr(terminal, "get_settings", lambda: settings)
-    assert cli.main(["review", "list"]) == 2 and "build_gold" in capsys.readouterr().out
+    assert cli.main(["review", "list"]) == 2 and "build_gold" in capsys.readouterr().err
     server = make_server(settings, port=0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -167,11 +167,11 @@ def test_terminal_commands(gold, monkeypatch, capsys):
     assert cli.main(["review", "show", first]) == 0
     assert "redacted_text" in capsys.readouterr().out
     assert cli.main(["review", "correct", first, "--category", "shipping", "--reviewer", "ann"]) == 2
-    assert "not one of" in capsys.readouterr().out
+    assert "not one of" in capsys.readouterr().err
     sentiment = listed.splitlines()[1].split("[", 1)[1].split(" / ")[1]
     other_sentiment = "neutral" if sentiment != "neutral" else "positive"
     assert cli.main(["review", "correct", first, "--reviewer", "ann"]) == 2
-    assert "changes no label" in capsys.readouterr().out
+    assert "changes no label" in capsys.readouterr().err
     command = [
         "review",
         "correct",

@@ -162,13 +162,22 @@ def test_units_are_embedded_once_indexed_and_reconciled(indexed):
     assert second["index_count"] == len(units)
 
 
-def test_a_new_embedding_version_is_built_beside_the_active_index_and_switched_to(indexed):
+def test_a_new_embedding_version_is_built_beside_the_active_index_and_switched_to(
+    cpu_bf16, indexed, monkeypatch
+):
     settings, first = indexed
     old_file = active_index_path(settings.index_dir)
-    other = LocalEmbedder(precision="fp32")
-    assert other.version != LocalEmbedder().version
     from feedback_ops.search.reindex import reindex
 
+    # the same configuration on a CPU of the other kind (auto resolves the other way) is the same version
+    monkeypatch.setattr("feedback_ops.embed.local.native_bf16", lambda: not cpu_bf16)
+    moved = reindex(settings, embedder=LocalEmbedder())
+    assert (moved.rebuilt, moved.embedded, moved.stale_partitions) == (False, 0, [])
+    assert active_index_path(settings.index_dir) == old_file
+
+    other = LocalEmbedder(precision="bf16" if cpu_bf16 else "fp32")  # what auto resolved to, set explicitly
+    assert other.precision == ("bf16" if cpu_bf16 else "fp32")
+    assert other.version != LocalEmbedder().version
     stats = reindex(settings, embedder=other)
     assert stats.rebuilt and stats.previous_embedding_version == LocalEmbedder().version
     assert stats.embedded == first["index_count"] and stats.stale_partitions == ["2026-11"]  # every unit

@@ -14,6 +14,13 @@ can be run and debugged from a terminal::
     feedback-ops alerts list         # alerts and their lifecycle (also: ack, resolve, serve-callbacks)
     feedback-ops grants              # Unity Catalog grants / column masks of the raw vs redacted boundary
     feedback-ops retention           # purge raw text past retention (include/retention.yaml)
+
+Output and errors (``feedback_ops.console``): everything printed goes through ``terminal_text`` (no escape
+sequence or control character from customer text reaches the terminal). Every failure is one ``error: …``
+line on stderr: bad arguments or input (argparse's checks, a ``CommandError``, a ``ValueError`` or
+``OverflowError`` such as an impossible date) exit 2; a command's own ``CommandError`` may say 1 (e.g. an
+unknown alert id); any other exception is reported as ``error: unexpected <type>: …`` with exit 1, and
+``feedback-ops --traceback …`` shows its traceback instead.
 """
 
 from __future__ import annotations
@@ -22,10 +29,18 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from feedback_ops import pipeline
 from feedback_ops.config import get_settings
+from feedback_ops.console import (
+    CommandError,
+    iso_datetime,
+    non_negative_int,
+    one_line,
+    positive_int,
+    safe_terminal,
+)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -106,7 +121,9 @@ def _add_eval_parser(commands: Any) -> None:
         "--out", help="report folder (default .local/evaluation/<version>-<backend>-<time>)"
     )
     evaluate.add_argument("--baseline", help="baseline file (default include/golden/baseline_<backend>.json)")
-    evaluate.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="records per call")
+    evaluate.add_argument(
+        "--batch-size", type=positive_int, default=DEFAULT_BATCH_SIZE, help="records per call"
+    )
     evaluate.add_argument(
         "--update-baseline",
         action="store_true",
@@ -119,12 +136,12 @@ def _add_eval_parser(commands: Any) -> None:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
+    from datetime import UTC
     from pathlib import Path
 
     from feedback_ops.synthetic.load_generator import LoadGenerator
 
-    start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
+    start = args.start.replace(tzinfo=UTC)
     generator = LoadGenerator(
         args.records, days=args.days, start=start, seed=args.seed, incidents=args.incidents
     )
@@ -134,9 +151,23 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+class CommandLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` (and, through ``add_subparsers``, its subcommands' parsers) whose usage errors
+    are raised as ``CommandError`` - one line on stderr, exit 2 - instead of usage text and an exit."""
+
+    def error(self, message: str) -> NoReturn:
+        """Raise ``message`` as a ``CommandError`` naming the command; ``--help`` shows the usage."""
+        raise CommandError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``feedback-ops`` command."""
-    parser = argparse.ArgumentParser(prog="feedback-ops", description=__doc__.split("\n\n")[0])
+    parser = CommandLineParser(prog="feedback-ops", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--traceback",
+        action="store_true",
+        help="on an unexpected error, show the traceback (for a bug report)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the pipeline (or one stage) without Airflow")
     run.add_argument("--stage", choices=pipeline.STAGE_NAMES, help="run only this stage")
@@ -144,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("summary", help="print the run summary").set_defaults(handler=_summary)
     search = commands.add_parser("search", help="hybrid search over the redacted feedback index")
     search.add_argument("query")
-    search.add_argument("--top", type=int, default=10)
+    search.add_argument("--top", type=positive_int, default=10)
     search.add_argument("--category")
     search.add_argument("--channel")
     search.set_defaults(handler=_search)
@@ -174,21 +205,50 @@ def build_parser() -> argparse.ArgumentParser:
         "generate", help="write realistic multi-channel feedback exports at any volume (the load generator)"
     )
     generate.add_argument(
-        "--records", type=int, required=True, help="records to generate (before duplicates)"
+        "--records", type=non_negative_int, required=True, help="records to generate (before duplicates)"
     )
-    generate.add_argument("--days", type=int, default=28, help="days of feedback, from --start (default 28)")
-    generate.add_argument("--start", default="2026-11-01", help="first day, YYYY-MM-DD (UTC)")
+    generate.add_argument(
+        "--days", type=positive_int, default=28, help="days of feedback, from --start (default 28)"
+    )
+    generate.add_argument(
+        "--start", type=iso_datetime, default="2026-11-01", help="first day, YYYY-MM-DD (UTC)"
+    )
     generate.add_argument("--seed", type=int, default=7)
-    generate.add_argument("--incidents", type=int, help="planted incidents (default: one per 10 days)")
+    generate.add_argument(
+        "--incidents", type=non_negative_int, help="planted incidents (default: one per 10 days)"
+    )
     generate.add_argument("--out", default=".local/landing_generated", help="folder to write the files into")
     generate.set_defaults(handler=_generate)
     return parser
 
 
+def _fail(message: str, exit_code: int) -> int:
+    print(f"error: {one_line(message)}", file=sys.stderr)
+    return exit_code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``feedback-ops`` command."""
-    args = build_parser().parse_args(argv)
-    return args.handler(args)
+    """Entry point of the ``feedback-ops`` command: the exit code (0 done; 2 bad input; 1 failed).
+
+    Output goes through ``console.terminal_text``; errors are one line on stderr (see the module docstring).
+    """
+    with safe_terminal():
+        args = None
+        try:
+            args = build_parser().parse_args(argv)
+            return args.handler(args)
+        except CommandError as error:
+            return _fail(str(error), error.exit_code)
+        except (ValueError, OverflowError) as error:  # input a deeper check refused: an impossible date, …
+            return _fail(str(error) or type(error).__name__, 2)
+        except KeyboardInterrupt:
+            return _fail("interrupted", 130)
+        except Exception as error:
+            if args is not None and args.traceback:
+                raise
+            return _fail(
+                f"unexpected {type(error).__name__}: {error} (rerun with --traceback for details)", 1
+            )
 
 
 if __name__ == "__main__":

@@ -186,7 +186,8 @@ EMBEDDING_BACKENDS = ("local", "azure_openai", "openai_compatible")
 
 LOCAL_EMBEDDERS = ("torch", "onnx-int8")
 """How the local all-MiniLM-L6-v2 runs: ``torch`` (sentence-transformers; bfloat16 where the CPU has it
-natively, else float32; the default) or ``onnx-int8`` (ONNX Runtime, int8 weights; ``embed.onnx_int8``)."""
+natively, else float32, under one embedding version ``...-auto``; the default) or ``onnx-int8`` (ONNX
+Runtime, int8 weights; ``embed.onnx_int8``; version ``...-onnx-int8``)."""
 
 SEARCH_BACKENDS = ("embedded", "azure_ai_search")
 """``embedded``: the DuckDB index under ``.local/index/`` (default); ``azure_ai_search``: Azure AI Search."""

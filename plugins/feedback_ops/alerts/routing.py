@@ -70,10 +70,11 @@ class LinkTemplates:
     by_channel: dict[str, str] = field(default_factory=dict)
 
     def link(self, record: dict[str, Any]) -> str:
-        """The record's own http(s) ``url`` when it has one, else its channel's template, else the default."""
-        url = record.get("url")
-        if isinstance(url, str) and url.strip().lower().startswith(SAFE_LINK_SCHEMES):
-            return url.strip()
+        """The record's link: its channel's template, else the default, filled with its URL-encoded ids.
+
+        Never the record's own ``url`` field: that is customer data (it can hide a mention or a disguised
+        link), so every link an alert or a report carries has the shape an operator configured.
+        """
         template = self.by_channel.get(str(record.get("channel")), self.default)
         values = {
             key: quote(str(record.get(key) or ""), safe="")

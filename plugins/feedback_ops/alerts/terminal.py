@@ -14,6 +14,7 @@ import argparse
 from typing import Any
 
 from feedback_ops.config import get_settings
+from feedback_ops.console import CommandError
 
 
 def _when(value: Any) -> str:
@@ -45,8 +46,7 @@ def _act(args: argparse.Namespace) -> int:
         with open_warehouse(get_settings()) as warehouse:
             state, recorded = record_event(warehouse, args.alert_id, args.event, args.by, args.note, "cli")
     except AlertLifecycleError as error:
-        print(f"error: {error}")
-        return 1 if isinstance(error, UnknownAlertError) else 2
+        raise CommandError(str(error), exit_code=1 if isinstance(error, UnknownAlertError) else 2) from error
     if not recorded:
         print(f"{state.alert_id} was already {args.event}: nothing recorded (status {state.status})")
         return 0
@@ -65,13 +65,14 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         serve(get_settings(), host=args.host, port=args.port)
     except CallbackConfigError as error:
-        print(f"error: {error}")
-        return 2
+        raise CommandError(str(error)) from error
     return 0
 
 
 def add_alert_parsers(commands: Any) -> None:
     """Add ``alerts`` (list, ack, resolve, serve-callbacks) to the CLI."""
+    from feedback_ops.console import non_negative_int
+
     alerts = commands.add_parser("alerts", help="alert lifecycle: list, acknowledge, resolve, callbacks")
     actions = alerts.add_subparsers(dest="alerts_command", required=True)
     listing = actions.add_parser("list", help="alerts with who acknowledged and resolved them")
@@ -90,5 +91,5 @@ def add_alert_parsers(commands: Any) -> None:
         "serve-callbacks", help="serve POST /alerts/<id>/ack|resolve (needs FEEDBACK_OPS_CALLBACK_TOKEN)"
     )
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8766)
+    serve.add_argument("--port", type=non_negative_int, default=8766)
     serve.set_defaults(handler=_serve)

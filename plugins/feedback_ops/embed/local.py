@@ -24,9 +24,15 @@ tickets 35 -> 160, short texts 264 -> 658; peak memory 1.98 -> 1.73 GB.
   both cores busy and degrade gently when other processes compete for them, where torch's own multi-threaded
   kernels slowed down 5x under load.
 
-The version stamped on vectors names the truncation and the precision (``...+t128-bf16``): vectors from
-another setting are re-embedded, never mixed in one index. Vectors depend on the batch only through rounding
-(cosine > 0.9999); the same input in the same batches gives the same vectors.
+The version stamped on vectors is a function of configuration only: the model, its package version, the
+truncation and the precision *as configured* (``...+t128-auto``, ``...+t128-fp32``, ``...+t128-bf16``), never
+what CPU detection resolved ``auto`` to. Vectors of another configuration are re-embedded, never mixed in one
+index. Under ``auto``, workers on CPUs with and without native bfloat16 (or one install moved to new
+hardware) stamp the same version and share one index: their bfloat16 and float32 vectors of the same text
+agree to cosine > 0.9999 (0.99997 at worst on the 1,500 narratives above), which is within what the
+batching already moves them, so mixing them is accepted rather than re-embedding everything on a CPU change.
+Vectors depend on the batch only through rounding (cosine > 0.9999); the same input in the same batches on
+the same CPU gives the same vectors.
 """
 
 from __future__ import annotations
@@ -75,6 +81,16 @@ def resolve_precision(precision: Precision) -> Literal["fp32", "bf16"]:
     return precision
 
 
+def embedding_version(max_tokens: int, precision: str) -> str:
+    """The version stamped on vectors: model, package version, truncation and the *configured* precision.
+
+    ``precision`` is the setting (``auto``, ``fp32``, ``bf16`` or another runtime's name such as
+    ``onnx-int8``), never the result of CPU detection: the same configuration gives the same version on
+    every CPU.
+    """
+    return f"{MODEL_NAME}@gt-{_package_version()}+t{max_tokens}-{precision}"
+
+
 def default_workers() -> int:
     """One worker thread per CPU this process may run on, at most 4."""
     try:
@@ -108,6 +124,8 @@ class LocalEmbedder:
         batch_tokens: padded word pieces per forward pass at most (texts are grouped by length up to it).
         max_tokens: word pieces embedded per text (the rest is cut).
         precision: ``auto`` (bfloat16 where the CPU has it natively, else float32), ``fp32`` or ``bf16``.
+            ``configured_precision`` keeps it (and names it in ``version``); ``precision`` is what it resolved
+            to on this CPU.
         workers: threads embedding chunks concurrently (one per available CPU, at most 4, if None).
     """
 
@@ -130,9 +148,10 @@ class LocalEmbedder:
         self.batch_size = batch_size
         self.batch_tokens = batch_tokens
         self.max_tokens = max_tokens
+        self.configured_precision = precision
         self.precision = resolve_precision(precision)
         self.workers = workers or default_workers()
-        self.version = f"{MODEL_NAME}@gt-{_package_version()}+t{max_tokens}-{self.precision}"
+        self.version = embedding_version(max_tokens, precision)
 
     def embed(self, texts: Sequence[str]) -> numpy.ndarray:
         """Embed ``texts``: ``float32`` array of shape ``(len(texts), 384)``, unit-norm rows."""

@@ -38,6 +38,7 @@ from feedback_ops.embed.local import (
     PAD_MULTIPLE,
     LocalEmbedder,
     _package_version,
+    embedding_version,
 )
 
 if TYPE_CHECKING:
@@ -155,8 +156,9 @@ class OnnxInt8Embedder(LocalEmbedder):
             batch_size, batch_tokens=batch_tokens, max_tokens=max_tokens, precision="fp32", workers=workers
         )
         self.precision = "onnx-int8"  # type: ignore[assignment]
+        self.configured_precision = "onnx-int8"  # type: ignore[assignment]
         self.model_path = model_file(models_dir)
-        self.version = f"{MODEL_NAME}@gt-{_package_version()}+t{max_tokens}-onnx-int8"
+        self.version = embedding_version(max_tokens, "onnx-int8")
 
     def session(self) -> Any:
         """The ONNX Runtime session, building the int8 model file first when it is missing."""

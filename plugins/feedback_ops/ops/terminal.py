@@ -22,17 +22,15 @@ def _grants(args: argparse.Namespace) -> int:
 
 
 def _retention(args: argparse.Namespace) -> int:
-    from datetime import datetime
-
     from feedback_ops import pipeline
 
-    as_of = datetime.fromisoformat(args.as_of) if args.as_of else None
-    print(json.dumps(pipeline.apply_retention(as_of=as_of), indent=2))
+    print(json.dumps(pipeline.apply_retention(as_of=args.as_of), indent=2))
     return 0
 
 
 def add_ops_parsers(commands: Any) -> None:
     """Add ``grants`` (print the Unity Catalog access boundary as SQL) and ``retention`` to the CLI."""
+    from feedback_ops.console import iso_datetime
     from feedback_ops.ops.grants import AccessGroups
 
     defaults = AccessGroups()
@@ -48,5 +46,7 @@ def add_ops_parsers(commands: Any) -> None:
     retention = commands.add_parser(
         "retention", help="purge raw text past each layer's retention (include/retention.yaml) now"
     )
-    retention.add_argument("--as-of", help="ISO date-time the cutoffs count from (default: now)")
+    retention.add_argument(
+        "--as-of", type=iso_datetime, help="ISO date-time the cutoffs count from (default: now)"
+    )
     retention.set_defaults(handler=_retention)

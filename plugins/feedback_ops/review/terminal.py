@@ -16,6 +16,7 @@ import argparse
 from typing import Any
 
 from feedback_ops.config import Settings, get_settings
+from feedback_ops.console import CommandError
 
 REASONS = ("needs_review", "low_confidence", "sampled")
 
@@ -32,8 +33,7 @@ def _list(args: argparse.Namespace) -> int:
         with open_warehouse(_settings()) as warehouse:
             items = list_queue(warehouse, limit=args.limit, reason=args.reason)
     except QueueNotBuiltError as error:
-        print(f"error: {error}")
-        return 2
+        raise CommandError(str(error)) from error
     print(f"{len(items)} item(s) awaiting review")
     for item in items:
         labels = f"{item['category']} / {item['sentiment_label']} / {item['urgency']}"
@@ -52,11 +52,9 @@ def _show(args: argparse.Namespace) -> int:
         with open_warehouse(_settings()) as warehouse:
             item = get_item(warehouse, args.feedback_id)
     except QueueNotBuiltError as error:
-        print(f"error: {error}")
-        return 2
+        raise CommandError(str(error)) from error
     if item is None:
-        print(f"no feedback item {args.feedback_id}")
-        return 1
+        raise CommandError(f"no feedback item {args.feedback_id!r}", exit_code=1)
     for key, value in item.items():
         if key != "decisions":
             print(f"{key:>22}: {value}")
@@ -84,8 +82,7 @@ def _decide(args: argparse.Namespace) -> int:
                 warehouse, settings, args.feedback_id, args.action, args.reviewer, labels, note=args.note
             )
     except ReviewError as error:
-        print(f"error: {error}")
-        return 2
+        raise CommandError(str(error)) from error
     print(
         f"{decision.action} {decision.feedback_id} by {decision.reviewer}: {decision.category} / "
         f"{decision.sentiment_label} / {decision.urgency} (decision {decision.decision_id})"
@@ -124,10 +121,12 @@ def _add_decision_parser(commands: Any, action: str, help_text: str) -> argparse
 
 def add_review_parsers(commands: Any) -> None:
     """Add ``review`` (list, show, accept, correct, export-golden) and ``review-web`` to the CLI."""
+    from feedback_ops.console import non_negative_int
+
     review = commands.add_parser("review", help="work the human review queue (gold.rpt_review_queue)")
     actions = review.add_subparsers(dest="review_command", required=True)
     listing = actions.add_parser("list", help="items awaiting review, most pressing first")
-    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--limit", type=non_negative_int, default=20, help="items at most (default 20)")
     listing.add_argument("--reason", choices=REASONS)
     listing.set_defaults(handler=_list)
     show = actions.add_parser("show", help="one item: labels, versions, text, past decisions")
@@ -143,5 +142,5 @@ def add_review_parsers(commands: Any) -> None:
     export.set_defaults(handler=_export_golden)
     web = commands.add_parser("review-web", help="serve the review page (stdlib HTTP server)")
     web.add_argument("--host", default="127.0.0.1")
-    web.add_argument("--port", type=int, default=8765)
+    web.add_argument("--port", type=non_negative_int, default=8765)
     web.set_defaults(handler=_web)

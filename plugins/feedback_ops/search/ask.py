@@ -79,8 +79,25 @@ POSITIVE_WORDS = ("praise", "positive", "compliments", "happy customers", "love"
 URGENT_WORDS = ("urgent", "critical", "escalation", "escalations")
 
 
+class QuestionError(ValueError):
+    """A question whose time window names an impossible date or reaches outside the calendar."""
+
+
 def _day(value: str) -> datetime:
-    return datetime.fromisoformat(value).replace(tzinfo=None)
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=None)
+    except ValueError:
+        raise QuestionError(f"{value!r} in the question is not a date (YYYY-MM-DD)") from None
+
+
+def _relative_window(count: int, unit: str, anchor: datetime) -> datetime:
+    """The start of "the last ``count`` ``unit``s" before ``anchor``."""
+    try:
+        return anchor - timedelta(hours=count * _UNITS[unit])
+    except (OverflowError, ValueError):
+        raise QuestionError(
+            f"'the last {count} {unit}s' in the question reaches before the year 1; ask for a shorter window"
+        ) from None
 
 
 def parse_question(
@@ -90,7 +107,12 @@ def parse_question(
     product_areas: tuple[str, ...] = (),
     categories: tuple[str, ...] = (),
 ) -> ParsedQuestion:
-    """Time window and filters named in ``question``; ``anchor`` is the "now" relative windows end at."""
+    """Time window and filters named in ``question``; ``anchor`` is the "now" relative windows end at.
+
+    Raises:
+        QuestionError: the window names an impossible date ("since 2026-13-45") or reaches outside the
+            calendar ("the last 99999999999 days").
+    """
     text = question.strip()
     start, end, label = _parse_window(text, anchor)
     filters = _parse_filters(f" {text.lower()} ", product_areas, categories)
@@ -111,8 +133,7 @@ def _parse_window(text: str, anchor: datetime) -> tuple[datetime | None, datetim
     elif match := _RELATIVE.search(text):
         amount = match["n"] or "1"
         count = int(amount) if amount.isdigit() else _WORDS[amount.lower()]
-        hours = count * _UNITS[match["unit"].lower()]
-        start, end = anchor - timedelta(hours=hours), anchor
+        start, end = _relative_window(count, match["unit"].lower(), anchor), anchor
         label = f"last {count} {match['unit'].lower()}{'s' if count != 1 else ''}"
     elif match := _NAMED.search(text):
         name = match["name"].lower()
@@ -306,9 +327,13 @@ def ask(
             language model (``feedback_ops.search.answerer.LanguageModelAnswerer``); None gives the
             extractive answer, or the configured model's when the enrichment backend is a language model.
         now: the wall clock (tests pin it); relative windows end here or at the newest feedback.
+
+    Raises:
+        QuestionError: an impossible date or window in the question, before any index is opened.
     """
     from feedback_ops.config import get_settings
 
+    _parse_window(question.strip(), (now or datetime.now(UTC)).replace(tzinfo=None))  # refuse bad dates early
     settings = settings or get_settings()
     own_index = index is None
     if embedder is None:

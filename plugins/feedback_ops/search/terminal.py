@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime
 from typing import Any
 
 
 def _ask(args: argparse.Namespace) -> int:
     from feedback_ops.search.ask import ask
 
-    now = datetime.fromisoformat(args.now) if args.now else None
-    answer = ask(args.question, now=now, top=args.top)
+    answer = ask(args.question, now=args.now, top=args.top)
     print(json.dumps(answer.as_dict(), indent=2, default=str) if args.json else answer.render())
     return 0
 
@@ -33,14 +31,22 @@ def _emerging(args: argparse.Namespace) -> int:
 
 def add_search_parsers(commands: Any) -> None:
     """Register the semantic-memory subcommands on the ``feedback-ops`` parser."""
+    from feedback_ops.console import iso_datetime, positive_int
+
     ask = commands.add_parser(
         "ask",
         help="answer a question from the feedback memory, with counts and cited feedback ids",
         description='Example: feedback-ops ask "What are the top causes of checkout complaints in the last 48 hours?"',
     )
     ask.add_argument("question")
-    ask.add_argument("--top", type=int, default=120, help="units of evidence to retrieve (default 120)")
-    ask.add_argument("--now", help="ISO time relative windows end at (default: now, or the newest feedback)")
+    ask.add_argument(
+        "--top", type=positive_int, default=120, help="units of evidence to retrieve (default 120)"
+    )
+    ask.add_argument(
+        "--now",
+        type=iso_datetime,
+        help="ISO time relative windows end at (default: now, or the newest feedback)",
+    )
     ask.add_argument("--json", action="store_true", help="print the answer with its evidence as JSON")
     ask.set_defaults(handler=_ask)
     reindex = commands.add_parser(
