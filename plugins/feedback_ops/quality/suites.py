@@ -62,7 +62,13 @@ FILE_MANIFEST_COLUMNS = (
     "record_count",
     "batch_id",
     "ingested_at",
+    "source_records",
+    "parsed_records",
+    "encoding",
+    "compression",
 )
+ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "utf-32", "cp1252")
+"""How ``feedback_ops.ingest.parsing`` reads an export file's bytes (``bronze.file_manifest.encoding``)."""
 SILVER_FEEDBACK_COLUMNS = (
     "feedback_id",
     "source_record_id",
@@ -263,6 +269,10 @@ FILE_MANIFEST = TableContract(
         in_set("source_format", SOURCE_FORMATS),
         between("size_bytes", min_value=0),
         between("record_count", min_value=0),
+        between("source_records", min_value=0),
+        between("parsed_records", min_value=0),
+        in_set("encoding", ENCODINGS),
+        in_set("compression", ("gzip",)),
     ),
 )
 
