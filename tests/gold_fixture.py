@@ -159,10 +159,12 @@ def write_gold(warehouse: Any, items: list[dict[str, Any]], quarantined: int = 3
     reconciliation = pd.DataFrame(
         [
             {
+                "source_records": len(fct) + quarantined,
                 "bronze_rows": len(fct) + quarantined,
                 "silver_rows": len(fct),
                 "quarantined_rows": quarantined,
                 "duplicate_rows": 0,
+                "unbalanced_files": 0,
                 "enriched_rows": len(fct),
                 "unenriched_rows": 0,
                 "enrichment_version": "e1",

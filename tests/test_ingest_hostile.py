@@ -169,3 +169,92 @@ def test_links_out_of_the_landing_folder_are_reported_and_never_read(hostile_set
     assert result.files_loaded == ["good.jsonl"] and result.files_skipped == ["inside_link.jsonl"]
     assert {entry["reason"] for entry in result.files_refused} == set(reasons.values())
     assert not rows["payload"].str.contains("TOKEN").any()
+
+
+@pytest.fixture
+def hostile_silver(hostile_settings):
+    """A landing folder of hostile files, loaded into bronze and built into silver by the real dbt project."""
+    from feedback_ops.transform.dbt_runner import run_dbt
+
+    landing = hostile_settings.landing_dir
+    (landing / "a_stray_quote.csv").write_text(
+        HEADER
+        + "Q-1,chat,one,2026-11-01T00:00:00Z\n"
+        + 'Q-2,chat,"stray quote,2026-11-01T00:00:00Z\n'
+        + "Q-3,chat,three,2026-11-01T00:00:00Z\n"
+        + "Q-4,chat,four,2026-11-01T00:00:00Z\n"
+    )
+    (landing / "b_latin1.csv").write_bytes(
+        (HEADER + "L-1,review,Café crème brûlée,2026-11-01T00:00:00Z\n").encode("latin-1")
+    )
+    texts = {
+        "J-1": "line\u2028separator kept",
+        "J-2": "&lt;script&gt;alert(1)&lt;/script&gt; escaped markup",
+        "J-3": "terminal \x1b[31mred\x1b[0m and \x0cform feed and \u0085next line",
+        "J-4": "&amp;lt;b&amp;gt; stays literal",
+    }
+    records = [{**_record(0), "source_record_id": key, "text": text} for key, text in texts.items()]
+    records.append({**_record(0), "source_record_id": "F-1", "created_at": "2099-01-01T00:00:00Z"})
+    (landing / "c_texts.jsonl").write_text(_jsonl(*records))
+    (landing / "d_packed.jsonl").write_bytes(b"PK\x03\x04" + b"\x00" * 64)
+    with open_warehouse(hostile_settings) as warehouse:
+        load_landing_to_bronze(warehouse, hostile_settings)
+    result = run_dbt("build", hostile_settings, select="tag:silver")
+    return hostile_settings, result
+
+
+def test_hostile_files_reach_silver_accounted_for_with_clean_text(hostile_silver):
+    from feedback_ops.quality.frames import gate_frames
+
+    settings, result = hostile_silver
+    assert set(result.counts) <= {"pass", "success"}, result.counts
+    with open_warehouse(settings) as warehouse:
+        silver = warehouse.query_df("select * from silver.int_feedback_deduplicated").set_index(
+            "source_record_id"
+        )
+        quarantined = warehouse.query_df("select * from silver.int_feedback_quarantined")
+        reconciliation = gate_frames("silver", warehouse, settings).frames["reconciliation"].iloc[0]
+
+    assert sorted(silver.index) == ["J-1", "J-2", "J-3", "J-4", "L-1", "Q-1", "Q-3", "Q-4"]
+    assert silver.loc["L-1", "feedback_text"] == "Café crème brûlée"
+    assert silver.loc["J-1", "feedback_text"] == "line separator kept"
+    assert silver.loc["J-2", "feedback_text"] == "alert(1) escaped markup"
+    assert silver.loc["J-3", "feedback_text"] == "terminal [31mred [0m and form feed and next line"
+    assert silver.loc["J-4", "feedback_text"] == "&lt;b&gt; stays literal"
+    reasons = sorted(
+        reason.split(":")[0] + ":" + reason.split(":")[1] for reason in quarantined["quarantine_reason"]
+    )
+    assert reasons == [
+        "future_created_at: 2099-01-01T00",
+        "malformed_record: csv_unbalanced_quote",
+        "malformed_record: unsupported_compression",
+    ]
+    assert reconciliation.to_dict() == {
+        "source_records": 11,
+        "bronze_rows": 11,
+        "silver_rows": 8,
+        "quarantined_rows": 3,
+        "duplicate_rows": 0,
+        "unbalanced_files": 0,
+        "is_balanced": True,
+    }
+
+
+def test_a_file_whose_bronze_rows_differ_from_its_source_records_unbalances_the_silver_gate(hostile_silver):
+    from feedback_ops.quality.frames import gate_frames
+
+    settings, _ = hostile_silver
+    with open_warehouse(settings) as warehouse:
+        # one row lost from a file and one gained by another: the totals still agree, the files do not
+        warehouse.execute(
+            "delete from bronze.feedback_raw where source_file = 'c_texts.jsonl' and line_number = 1"
+        )
+        warehouse.execute(
+            "insert into bronze.feedback_raw select * replace (bronze_row_id || '-copy' as bronze_row_id) "
+            "from bronze.feedback_raw where source_file = 'b_latin1.csv'"
+        )
+        reconciliation = gate_frames("silver", warehouse, settings).frames["reconciliation"].iloc[0]
+
+    assert reconciliation["source_records"] == reconciliation["bronze_rows"] == 11
+    assert reconciliation["unbalanced_files"] == 2
+    assert not reconciliation["is_balanced"]
