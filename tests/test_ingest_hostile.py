@@ -87,6 +87,12 @@ def test_a_stray_quote_falls_back_to_line_by_line_and_no_record_vanishes():
     assert broken[0].payload.startswith("R-2,chat,")
 
 
+def test_csv_with_old_mac_line_ends_still_parses():
+    parsed = read_csv(HEADER.replace("\n", "\r") + "R-1,chat,one,2026\rR-2,chat,two,2026\r")
+    assert [r.parse_error for r in parsed.records] == [None, None]
+    assert parsed.source_records == 2
+
+
 def test_a_legitimate_multi_line_cell_stays_one_record():
     parsed = read_csv(HEADER + 'R-1,chat,"first line\nsecond line",2026-11-01\nR-2,chat,two,2026-11-01\n')
     assert (parsed.source_records, parsed.parsed_records) == (2, 2)
@@ -95,7 +101,9 @@ def test_a_legitimate_multi_line_cell_stays_one_record():
 
 @pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e"])
 def test_jsonl_splits_on_newlines_only(separator):
-    text = _jsonl(_record(1, f"before{separator}after"), _record(2)).replace("\n", "\r\n", 1)
+    # the separator raw in the file (json.dumps would escape the C0 ones), and a CRLF line end
+    first = json.dumps(_record(1, "before@after"), ensure_ascii=False).replace("@", separator)
+    text = first + "\r\n" + _jsonl(_record(2))
     parsed = read_jsonl(text)
     assert parsed.source_records == 2
     assert [r.parse_error for r in parsed.records] == [None, None]

@@ -12,9 +12,9 @@ and when that fails Windows-1252 (a superset of Latin-1 for text), recorded so t
 neither explains are an ``encoding_error``.
 
 Records: JSON Lines split on ``\\n`` only (a trailing ``\\r`` dropped), as the Databricks load splits on
-``\\r?\\n``: a U+2028 or a form feed inside a text is part of its record. CSV is parsed by the csv module; a
-quoted field may span lines only when the record it ends has the header's field count and none of the lines it
-took is a full record by itself. Otherwise a stray ``"`` swallowed the lines after it, and that stretch is
+``\\r?\\n``: a U+2028 or a form feed inside a text is part of its record. CSV is parsed by the csv module (lines
+end at ``\\r\\n``, ``\\r`` or ``\\n``); a quoted field may span lines only when the record it ends has the
+header's field count and none of the lines it took is a full record by itself. Otherwise a stray ``"`` swallowed the lines after it, and that stretch is
 parsed line by line instead (each line its own record, malformed ones flagged), so no record vanishes into
 another's field.
 """
@@ -159,10 +159,9 @@ def decode_export(raw: bytes) -> tuple[str, str, str | None]:
 
 
 def _physical_lines(text: str) -> list[str]:
-    """The text's lines split on ``\\n`` only, each keeping its line end."""
-    lines = [line + "\n" for line in text.split("\n")]
-    lines[-1] = lines[-1][:-1]
-    return lines if lines[-1] else lines[:-1]
+    """The text's lines as the csv module reads a file opened with ``newline=""``: split on ``\r\n``, ``\r``
+    or ``\n``, each keeping its line end."""
+    return io.StringIO(text, newline="").readlines()
 
 
 class _LineFeed:
