@@ -13,8 +13,9 @@ neither explains are an ``encoding_error``.
 
 Records: JSON Lines split on ``\\n`` only (a trailing ``\\r`` dropped), as the Databricks load splits on
 ``\\r?\\n``: a U+2028 or a form feed inside a text is part of its record. CSV is parsed by the csv module (lines
-end at ``\\r\\n``, ``\\r`` or ``\\n``); a quoted field may span lines only when the record it ends has the
-header's field count and none of the lines it took is a full record by itself. Otherwise a stray ``"`` swallowed the lines after it, and that stretch is
+end at ``\\r\\n``, ``\\r`` or ``\\n``); a quoted field may span lines only when none of the lines it took is a
+full record by itself (the header's field count, no quote left inside a field; checked for three columns or
+more). Otherwise a stray ``"`` swallowed the lines after it, and that stretch is
 parsed line by line instead (each line its own record, malformed ones flagged), so no record vanishes into
 another's field.
 """
@@ -189,12 +190,21 @@ def _fields_of_line(line: str) -> list[str] | str:
         return f"csv_error: {error}"
 
 
-def _swallows_lines(row: list[str], span: list[str], width: int) -> bool:
-    """Whether a row read over several lines holds records of its own: a wrong field count, or a line inside
-    it that is a full record by itself."""
-    if len(row) != width:
-        return True
-    return any(len(fields) == width for fields in map(_fields_of_line, span[1:]) if isinstance(fields, list))
+MIN_WIDTH_FOR_LOOKALIKES = 3
+"""Below this many columns any line with a comma would look like a record: only field counts are checked."""
+
+
+def _is_full_record(line: str, width: int) -> bool:
+    """Whether a line read alone is a record: the header's field count and no quote left inside a field (the
+    line that ends a legitimate multi-line cell holds its closing quote mid-field, ``tail",en-US,...``)."""
+    fields = _fields_of_line(line)
+    return isinstance(fields, list) and len(fields) == width and not any('"' in field for field in fields)
+
+
+def _swallows_lines(span: list[str], width: int) -> bool:
+    """Whether a row read over several lines holds records of its own: a line after its first that is a full
+    record by itself. (A multi-line row with a wrong field count and no such line stays one malformed row.)"""
+    return width >= MIN_WIDTH_FOR_LOOKALIKES and any(_is_full_record(line, width) for line in span[1:])
 
 
 def _csv_row_record(number: int, row: list[str], header: list[str]) -> ParsedRecord:
@@ -266,7 +276,7 @@ def read_csv(text: str) -> ParsedFile:
             continue
         parsed += 1
         span = [line for line in feed.lines[start : feed.position] if line.strip()]
-        if len(span) > 1 and _swallows_lines(row, span, len(header)):
+        if len(span) > 1 and _swallows_lines(span, len(header)):
             why = f"csv_unbalanced_quote: a quoted field took {len(span)} lines"
             records += _line_by_line(span, header, len(records) + 1, why)
         else:
