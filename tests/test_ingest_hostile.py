@@ -93,10 +93,22 @@ def test_csv_with_old_mac_line_ends_still_parses():
     assert parsed.source_records == 2
 
 
+def test_a_stray_quote_that_swallows_a_single_record_is_caught_by_its_broken_quoting():
+    parsed = read_csv(HEADER + 'R-1,chat,"broken,2026\nR-2,chat,"two",2026\nR-3,chat,three,2026\n')
+    assert parsed.source_records == 3
+    assert [r.parse_error is None for r in parsed.records] == [False, True, True]
+    assert json.loads(parsed.records[1].payload)["source_record_id"] == "R-2"
+
+
 def test_a_legitimate_multi_line_cell_stays_one_record():
-    parsed = read_csv(HEADER + 'R-1,chat,"first line\nsecond line",2026-11-01\nR-2,chat,two,2026-11-01\n')
+    # its middle line has the header's field count (commas in prose), its quoting is proper
+    text = 'R-1,chat,"first line\nthen, some, commas\nlast ""quoted"" line",2026-11-01\nR-2,chat,two,2026-11-01\n'
+    parsed = read_csv(HEADER + text)
     assert (parsed.source_records, parsed.parsed_records) == (2, 2)
-    assert json.loads(parsed.records[0].payload)["text"] == "first line\nsecond line"
+    assert [r.parse_error for r in parsed.records] == [None, None]
+    assert (
+        json.loads(parsed.records[0].payload)["text"] == 'first line\nthen, some, commas\nlast "quoted" line'
+    )
 
 
 @pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e"])

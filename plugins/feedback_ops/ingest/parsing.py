@@ -13,9 +13,10 @@ neither explains are an ``encoding_error``.
 
 Records: JSON Lines split on ``\\n`` only (a trailing ``\\r`` dropped), as the Databricks load splits on
 ``\\r?\\n``: a U+2028 or a form feed inside a text is part of its record. CSV is parsed by the csv module (lines
-end at ``\\r\\n``, ``\\r`` or ``\\n``); a quoted field may span lines only when none of the lines it took is a
-full record by itself (the header's field count, no quote left inside a field; checked for three columns or
-more). Otherwise a stray ``"`` swallowed the lines after it, and that stretch is
+end at ``\\r\\n``, ``\\r`` or ``\\n``). A quoted field that spans lines swallowed records when some of the
+lines it took are full records by themselves (the header's field count, no quote left inside a field; checked
+for three columns or more): two such lines, or one with a broken quoting or a wrong field count. Then a stray
+``"`` swallowed the lines after it, and that stretch is
 parsed line by line instead (each line its own record, malformed ones flagged), so no record vanishes into
 another's field.
 """
@@ -201,10 +202,26 @@ def _is_full_record(line: str, width: int) -> bool:
     return isinstance(fields, list) and len(fields) == width and not any('"' in field for field in fields)
 
 
-def _swallows_lines(span: list[str], width: int) -> bool:
-    """Whether a row read over several lines holds records of its own: a line after its first that is a full
-    record by itself. (A multi-line row with a wrong field count and no such line stays one malformed row.)"""
-    return width >= MIN_WIDTH_FOR_LOOKALIKES and any(_is_full_record(line, width) for line in span[1:])
+def _strictly_quoted(span: list[str]) -> bool:
+    """Whether the lines parse as RFC 4180 quoting: every quoted field closed, and closed by a quote followed
+    by a delimiter or the line end (a stray quote closes on some later record's quote, mid-field)."""
+    try:
+        list(csv.reader(span, strict=True))
+    except csv.Error:
+        return False
+    return True
+
+
+def _swallows_lines(row: list[str], span: list[str], width: int) -> bool:
+    """Whether a row read over several lines holds records of its own. Evidence: a line after its first that
+    is a full record by itself, together with a broken quoting or a wrong field count, or two such lines. (A
+    long text with a comma-rich line, properly quoted, stays one record.)"""
+    if width < MIN_WIDTH_FOR_LOOKALIKES:
+        return False
+    lookalikes = sum(1 for line in span[1:] if _is_full_record(line, width))
+    if lookalikes >= 2:
+        return True
+    return lookalikes == 1 and (len(row) != width or not _strictly_quoted(span))
 
 
 def _csv_row_record(number: int, row: list[str], header: list[str]) -> ParsedRecord:
@@ -276,7 +293,7 @@ def read_csv(text: str) -> ParsedFile:
             continue
         parsed += 1
         span = [line for line in feed.lines[start : feed.position] if line.strip()]
-        if len(span) > 1 and _swallows_lines(span, len(header)):
+        if len(span) > 1 and _swallows_lines(row, span, len(header)):
             why = f"csv_unbalanced_quote: a quoted field took {len(span)} lines"
             records += _line_by_line(span, header, len(records) + 1, why)
         else:
