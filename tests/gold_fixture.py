@@ -45,6 +45,8 @@ def item(
         "url": url,
         "created_at": datetime.combine(day, datetime.min.time()) + timedelta(hours=hour, minutes=n % 60),
         "created_date": day,
+        # loaded the next day: data time (the latest created_at, capped at the latest load) is the data's
+        "ingested_at": datetime.combine(day, datetime.min.time()) + timedelta(days=1),
         "bronze_row_id": f"bronze-{key}",
         "source_file": f"{channel}.csv",
         "is_enriched": True,

@@ -278,3 +278,21 @@ def test_a_file_whose_bronze_rows_differ_from_its_source_records_unbalances_the_
     assert reconciliation["source_records"] == reconciliation["bronze_rows"] == 11
     assert reconciliation["unbalanced_files"] == 2
     assert not reconciliation["is_balanced"]
+
+
+def test_data_time_never_runs_ahead_of_the_latest_load(settings):
+    from datetime import date, datetime
+
+    from feedback_ops.alerts.dispatch import data_time
+    from feedback_ops.report.figures import latest_day
+
+    with open_warehouse(settings) as warehouse:
+        warehouse.execute("create schema if not exists gold")
+        warehouse.execute(
+            "create table gold.fct_feedback as select * from (values "
+            "(timestamp '2026-11-20 10:00:00', date '2026-11-20', timestamp '2026-11-21 08:00:00', true), "
+            "(timestamp '2026-11-22 09:00:00', date '2026-11-22', timestamp '2026-11-21 08:00:00', true)"
+            ") as t(created_at, created_date, ingested_at, is_enriched)"
+        )
+        assert data_time(warehouse) == datetime(2026, 11, 21, 8, 0)
+        assert latest_day(warehouse) == date(2026, 11, 21)
