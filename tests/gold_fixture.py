@@ -45,6 +45,8 @@ def item(
         "url": url,
         "created_at": datetime.combine(day, datetime.min.time()) + timedelta(hours=hour, minutes=n % 60),
         "created_date": day,
+        # loaded the next day: data time (the latest created_at, capped at the latest load) is the data's
+        "ingested_at": datetime.combine(day, datetime.min.time()) + timedelta(days=1),
         "bronze_row_id": f"bronze-{key}",
         "source_file": f"{channel}.csv",
         "is_enriched": True,
@@ -159,10 +161,12 @@ def write_gold(warehouse: Any, items: list[dict[str, Any]], quarantined: int = 3
     reconciliation = pd.DataFrame(
         [
             {
+                "source_records": len(fct) + quarantined,
                 "bronze_rows": len(fct) + quarantined,
                 "silver_rows": len(fct),
                 "quarantined_rows": quarantined,
                 "duplicate_rows": 0,
+                "unbalanced_files": 0,
                 "enriched_rows": len(fct),
                 "unenriched_rows": 0,
                 "enrichment_version": "e1",

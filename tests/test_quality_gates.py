@@ -79,6 +79,10 @@ def file_manifest() -> pd.DataFrame:
             "record_count": [4],
             "batch_id": ["batch-1"],
             "ingested_at": [TS],
+            "source_records": [4],
+            "parsed_records": [4],
+            "encoding": ["cp1252"],
+            "compression": [None],
         }
     )
 
@@ -236,8 +240,25 @@ def test_silver_gate_fails_an_unbalanced_reconciliation(gx: Settings) -> None:
     assert "suite 'silver.reconciliation'" in message
     assert "expect_column_values_to_be_in_set column=is_balanced" in message
     assert (
-        "bronze_rows=6, silver_rows=3, quarantined_rows=1, duplicate_rows=1 -> is_balanced=False" in message
+        "source_records=6, bronze_rows=6, silver_rows=3, quarantined_rows=1, duplicate_rows=1, "
+        "unbalanced_files=0 -> is_balanced=False" in message
     )
+
+
+def test_silver_gate_fails_when_bronze_rows_differ_from_the_source_records(gx: Settings) -> None:
+    counts = reconciliation_frame(
+        bronze_rows=5,
+        silver_rows=3,
+        quarantined_rows=1,
+        duplicate_rows=1,
+        source_records=9,
+        unbalanced_files=1,
+    )
+    message = gate_failure(
+        "silver", {"int_feedback_deduplicated": silver_feedback(), "reconciliation": counts}, gx
+    )
+    assert "expect_column_values_to_be_between column=unbalanced_files" in message
+    assert "source_records=9, bronze_rows=5" in message and "is_balanced=False" in message
 
 
 def test_silver_gate_reports_schema_drift(gx: Settings) -> None:

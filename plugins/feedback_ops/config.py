@@ -516,6 +516,8 @@ class Settings:
         alert_routing_path: the versioned alert routing file (destinations, cooldown, retries, links).
         reports_dir: the insights report and the Markdown summaries for people.
         taxonomy_path / prompts_dir / redaction_config_path: versioned enrichment assets.
+        future_created_at_tolerance_hours: how far past its load (``ingested_at``) a record's ``created_at``
+            may be before silver quarantines it as ``future_created_at`` (``FEEDBACK_OPS_FUTURE_TOLERANCE_HOURS``).
         enrichment_backend: ``local`` (default), ``azure_openai`` or ``openai_compatible`` (ENRICHMENT_BACKENDS).
         llm: the cloud language-model settings (``LanguageModelSettings``).
         embedding_backend: ``local`` (default), ``azure_openai`` or ``openai_compatible`` (EMBEDDING_BACKENDS).
@@ -564,6 +566,7 @@ class Settings:
     batch_size: int = 512
     spike_min_volume: int = 10
     fct_feedback_lookback_minutes: int = 60
+    future_created_at_tolerance_hours: int = 24
     enrichment_backend: str = "local"
     llm: LanguageModelSettings = field(default_factory=LanguageModelSettings)
     embedding_backend: str = "local"
@@ -609,6 +612,7 @@ class Settings:
             fct_feedback_lookback_minutes=int(
                 os.environ.get("FEEDBACK_OPS_FCT_FEEDBACK_LOOKBACK_MINUTES", "60")
             ),
+            future_created_at_tolerance_hours=_env_int("FEEDBACK_OPS_FUTURE_TOLERANCE_HOURS", 24),
             enrichment_backend=os.environ.get("FEEDBACK_OPS_ENRICHMENT_BACKEND", "local"),
             llm=LanguageModelSettings.from_env(),
             embedding_backend=os.environ.get("FEEDBACK_OPS_EMBEDDING_BACKEND", "local"),

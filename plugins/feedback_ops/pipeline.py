@@ -33,20 +33,23 @@ def bronze_ingestion_tasks(settings: Settings | None = None) -> list[Any] | None
 
 
 def land(settings: Settings | None = None) -> dict[str, Any]:
-    """List the export files in the landing area and which of them are new."""
-    from feedback_ops.ingest.landing import discover, pending
+    """List the export files in the landing area, which of them are new, and the entries refused (a link
+    leading out of the landing folder, anything but a regular file) with the reason; a refused entry is never
+    read."""
+    from feedback_ops.ingest.landing import pending, scan
     from feedback_ops.warehouse import open_warehouse
 
     settings = settings or get_settings()
     settings.ensure_dirs()
-    files = discover(settings.landing_dir)
+    landing = scan(settings.landing_dir)
     with open_warehouse(settings) as warehouse:
         loaded = set(warehouse.query_df("select file_checksum from bronze.file_manifest")["file_checksum"])
-    new = pending(files, loaded)
+    new = pending(landing.files, loaded)
     return {
         "landing_dir": str(settings.landing_dir),
-        "files": [f.source_file for f in files],
+        "files": [f.source_file for f in landing.files],
         "new_files": [f.source_file for f in new],
+        "skipped": [entry.as_dict() for entry in landing.skipped],
     }
 
 

@@ -1,8 +1,10 @@
 {#
-    Feedback text made comparable: HTML comments and tags removed (each replaced by a space), the common
-    entities unescaped (&amp; last, so `&amp;lt;` stays `&lt;`), every run of whitespace (unicode spaces
-    included) collapsed to one space, trimmed, unicode NFC. A tag must start with a letter or `/`, so
-    `I <3 it` and `a < b` are kept.
+    Feedback text made comparable and safe to show: the common entities unescaped first (&amp; last, so
+    `&amp;lt;` stays `&lt;`), then HTML comments and tags removed (each replaced by a space), so an escaped
+    `&lt;script&gt;` is removed as the tag it decodes to and never left in the text; control characters
+    (C0, DEL, C1: terminal escape sequences, form feeds, U+0085) replaced by a space; every run of whitespace
+    (unicode spaces included) collapsed to one space, trimmed, unicode NFC. A tag must start with a letter or
+    `/`, so `I <3 it` and `a < b` are kept.
 #}
 {% macro normalize_text(column) -%}
     {{ return(adapter.dispatch('normalize_text', 'feedback_ops')(column)) }}
@@ -14,15 +16,18 @@
 
 {% macro duckdb__normalize_text(column) -%}
     nfc_normalize(trim(regexp_replace(
-        replace(replace(replace(replace(replace(replace(replace(
-            regexp_replace({{ column }}, '(?s:<!--.*?-->)|</?[a-zA-Z][^<>]*>', ' ', 'g'),
-            '&nbsp;', ' '),
-            '&lt;', '<'),
-            '&gt;', '>'),
-            '&quot;', '"'),
-            '&#39;', ''''),
-            '&apos;', ''''),
-            '&amp;', '&'),
+        regexp_replace(
+            regexp_replace(
+                replace(replace(replace(replace(replace(replace(replace({{ column }},
+                    '&nbsp;', ' '),
+                    '&lt;', '<'),
+                    '&gt;', '>'),
+                    '&quot;', '"'),
+                    '&#39;', ''''),
+                    '&apos;', ''''),
+                    '&amp;', '&'),
+                '(?s:<!--.*?-->)|</?[a-zA-Z][^<>]*>', ' ', 'g'),
+            '\p{Cc}', ' ', 'g'),
         '[\s\p{Z}]+', ' ', 'g'
     )))
 {%- endmacro %}
@@ -34,15 +39,18 @@
 #}
 {% macro spark__normalize_text(column) -%}
     trim(regexp_replace(
-        replace(replace(replace(replace(replace(replace(replace(
-            regexp_replace({{ column }}, '(?s:<!--.*?-->)|</?[a-zA-Z][^<>]*>', ' '),
-            '&nbsp;', ' '),
-            '&lt;', '<'),
-            '&gt;', '>'),
-            '&quot;', '"'),
-            '&#39;', char(39)),
-            '&apos;', char(39)),
-            '&amp;', '&'),
+        regexp_replace(
+            regexp_replace(
+                replace(replace(replace(replace(replace(replace(replace({{ column }},
+                    '&nbsp;', ' '),
+                    '&lt;', '<'),
+                    '&gt;', '>'),
+                    '&quot;', '"'),
+                    '&#39;', char(39)),
+                    '&apos;', char(39)),
+                    '&amp;', '&'),
+                '(?s:<!--.*?-->)|</?[a-zA-Z][^<>]*>', ' '),
+            '\\p{Cc}', ' '),
         '[\\s\\p{Z}]+', ' '
     ))
 {%- endmacro %}

@@ -1,6 +1,8 @@
 {{ config(materialized='view') }}
 
 {%- set accepted_channels = var('accepted_channels') %}
+{#- a record dated further than this past its own load is not real yet: it would move "now" ahead of ingestion -#}
+{%- set future_tolerance_hours = var('future_created_at_tolerance_hours', 24) | int %}
 
 with
 
@@ -45,6 +47,8 @@ validated as (
             when feedback_text is null or feedback_text = '' then 'empty_text'
             when created_at_raw is null then 'missing_created_at'
             when created_at is null then 'invalid_created_at: ' || created_at_raw
+            when created_at > {{ dbt.dateadd('hour', future_tolerance_hours, 'ingested_at') }}
+                then 'future_created_at: ' || created_at_raw
         end as quarantine_reason
 
     from keyed

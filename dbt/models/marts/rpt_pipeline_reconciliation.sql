@@ -8,6 +8,12 @@ bronze as (
 
 ),
 
+manifest as (
+
+    select * from {{ source('bronze', 'file_manifest') }}
+
+),
+
 silver as (
 
     select * from {{ ref('int_feedback_deduplicated') }}
@@ -35,6 +41,38 @@ feedback as (
 bronze_counts as (
 
     select count(*) as bronze_rows from bronze
+
+),
+
+bronze_rows_by_file as (
+
+    select file_checksum, count(*) as bronze_rows
+    from bronze
+    group by file_checksum
+
+),
+
+-- the records each landing file holds, as the loader counted them (a file loaded before they were counted,
+-- or by the Databricks load, counts the rows it was given); a file whose bronze rows differ lost or gained rows
+files as (
+
+    select
+        coalesce(manifest.source_records, manifest.record_count) as source_records,
+        coalesce(bronze_rows_by_file.bronze_rows, 0) as bronze_rows
+
+    from manifest
+    left join bronze_rows_by_file
+        on manifest.file_checksum = bronze_rows_by_file.file_checksum
+
+),
+
+source_counts as (
+
+    select
+        coalesce(sum(source_records), 0) as source_records,
+        coalesce(sum(case when source_records <> bronze_rows then 1 else 0 end), 0) as unbalanced_files
+
+    from files
 
 ),
 
@@ -69,10 +107,12 @@ enriched_counts as (
 final as (
 
     select
+        source_counts.source_records,
         bronze_counts.bronze_rows,
         silver_counts.silver_rows,
         quarantined_counts.quarantined_rows,
         duplicate_counts.duplicate_rows,
+        source_counts.unbalanced_files,
         coalesce(enriched_counts.enriched_rows, 0) as enriched_rows,
         coalesce(enriched_counts.unenriched_rows, 0) as unenriched_rows,
         {% if enrichment_version -%}
@@ -80,12 +120,15 @@ final as (
         {%- else -%}
         cast(null as {{ dbt.type_string() }})
         {%- endif %} as enrichment_version,
-        bronze_counts.bronze_rows
+        source_counts.source_records = bronze_counts.bronze_rows
+        and source_counts.unbalanced_files = 0
+        and bronze_counts.bronze_rows
             = silver_counts.silver_rows
             + quarantined_counts.quarantined_rows
             + duplicate_counts.duplicate_rows as is_balanced
 
-    from bronze_counts
+    from source_counts
+    cross join bronze_counts
     cross join silver_counts
     cross join quarantined_counts
     cross join duplicate_counts

@@ -41,10 +41,13 @@ class AlertRun:
 
 
 def data_time(warehouse: Warehouse) -> datetime:
-    """The latest ``created_at`` of enriched feedback in gold: "now" as far as the data knows."""
+    """The latest ``created_at`` of enriched feedback in gold: "now" as far as the data knows, never later than
+    the latest load (``ingested_at``): a record dated ahead of ingestion does not move it."""
     if not warehouse.table_exists("gold.fct_feedback"):
         return datetime(1970, 1, 1)
-    value = warehouse.scalar("select max(created_at) from gold.fct_feedback where is_enriched")
+    value = warehouse.scalar(
+        "select least(max(created_at), max(ingested_at)) from gold.fct_feedback where is_enriched"
+    )
     if value is None:
         return datetime(1970, 1, 1)
     return value.to_pydatetime() if hasattr(value, "to_pydatetime") else value

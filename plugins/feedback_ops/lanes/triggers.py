@@ -28,7 +28,7 @@ from typing import Any
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from feedback_ops.config import Settings, get_settings
-from feedback_ops.ingest.landing import SUPPORTED_FORMATS, file_checksum
+from feedback_ops.ingest.landing import SUPPORTED_FORMATS, file_checksum, refusal_reason
 
 Signature = tuple[int, int]
 """A file's (size, modification time in ns): unchanged between two polls means the file is complete."""
@@ -40,10 +40,13 @@ def landing_snapshot(landing_dir: Path) -> dict[str, Signature]:
     found: dict[str, Signature] = {}
     if not landing_dir.is_dir():
         return found
+    landing_root = landing_dir.resolve()
     for root, _dirs, names in os.walk(landing_dir):
         for name in names:
             path = Path(root) / name
             if name.startswith(".") or path.suffix.lower() not in SUPPORTED_FORMATS:
+                continue
+            if refusal_reason(path, landing_root) is not None:  # never read: the bronze load reports it
                 continue
             try:
                 stat = path.stat()

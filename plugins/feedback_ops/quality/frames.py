@@ -51,6 +51,19 @@ QUARANTINE_BY_FILE_SQL = """
     order by b.source_file
 """
 
+SOURCE_RECORDS_SQL = """
+    select
+        coalesce(sum(coalesce(m.source_records, m.record_count)), 0) as source_records,
+        count(*) filter (where coalesce(m.source_records, m.record_count) <> coalesce(b.bronze_rows, 0))
+            as unbalanced_files
+    from bronze.file_manifest as m
+    left join (
+        select file_checksum, count(*) as bronze_rows from bronze.feedback_raw group by file_checksum
+    ) as b on b.file_checksum = m.file_checksum
+"""
+"""The records the landing files hold (the manifest's ``source_records``; a file loaded before it was counted,
+or by the Databricks load, counts its ``record_count``) and how many files have another number of bronze rows."""
+
 COVERAGE_SQL = """
     select
         ? as enrichment_version,
@@ -144,11 +157,14 @@ def _bronze(warehouse: Warehouse, settings: Settings) -> Reading:
 def _silver(warehouse: Warehouse, settings: Settings) -> Reading:
     from feedback_ops.quality.gates import reconciliation_frame
 
+    sources = warehouse.query_df(SOURCE_RECORDS_SQL).iloc[0]
     reconciliation = reconciliation_frame(
         bronze_rows=_count(warehouse, "bronze.feedback_raw"),
         silver_rows=_count(warehouse, "silver.int_feedback_deduplicated"),
         quarantined_rows=_count(warehouse, "silver.int_feedback_quarantined"),
         duplicate_rows=_count(warehouse, "silver.int_feedback_duplicates"),
+        source_records=int(sources["source_records"]),
+        unbalanced_files=int(sources["unbalanced_files"]),
     )
     return {
         "int_feedback_deduplicated": _rows(warehouse, "silver", "int_feedback_deduplicated", {}),

@@ -88,18 +88,37 @@ class GateFailed(Exception):
 
 
 def reconciliation_frame(
-    bronze_rows: int, silver_rows: int, quarantined_rows: int, duplicate_rows: int
+    bronze_rows: int,
+    silver_rows: int,
+    quarantined_rows: int,
+    duplicate_rows: int,
+    source_records: int | None = None,
+    unbalanced_files: int = 0,
 ) -> pd.DataFrame:
-    """The one-row frame of the silver gate: counts and whether bronze = silver + quarantined + duplicates."""
+    """The one-row frame of the silver gate: counts and whether ``source records = bronze rows`` (in total
+    and file by file) and ``bronze = silver + quarantined + duplicates``.
+
+    Args:
+        source_records: the records the landing files hold (``bronze.file_manifest.source_records``); None
+            when no file was counted (then bronze rows are taken as the source count).
+        unbalanced_files: files whose bronze rows differ from their source records.
+    """
     import pandas as pd
 
+    source_records = bronze_rows if source_records is None else source_records
     return pd.DataFrame(
         {
+            "source_records": [source_records],
             "bronze_rows": [bronze_rows],
             "silver_rows": [silver_rows],
             "quarantined_rows": [quarantined_rows],
             "duplicate_rows": [duplicate_rows],
-            "is_balanced": [bronze_rows == silver_rows + quarantined_rows + duplicate_rows],
+            "unbalanced_files": [unbalanced_files],
+            "is_balanced": [
+                source_records == bronze_rows
+                and unbalanced_files == 0
+                and bronze_rows == silver_rows + quarantined_rows + duplicate_rows
+            ],
         }
     )
 

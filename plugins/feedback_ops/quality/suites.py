@@ -66,7 +66,13 @@ FILE_MANIFEST_COLUMNS = (
     "record_count",
     "batch_id",
     "ingested_at",
+    "source_records",
+    "parsed_records",
+    "encoding",
+    "compression",
 )
+ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "utf-32", "cp1252")
+"""How ``feedback_ops.ingest.parsing`` reads an export file's bytes (``bronze.file_manifest.encoding``)."""
 SILVER_FEEDBACK_COLUMNS = (
     "feedback_id",
     "source_record_id",
@@ -88,7 +94,15 @@ SILVER_FEEDBACK_COLUMNS = (
     "batch_id",
     "ingested_at",
 )
-RECONCILIATION_COLUMNS = ("bronze_rows", "silver_rows", "quarantined_rows", "duplicate_rows", "is_balanced")
+RECONCILIATION_COLUMNS = (
+    "source_records",
+    "bronze_rows",
+    "silver_rows",
+    "quarantined_rows",
+    "duplicate_rows",
+    "unbalanced_files",
+    "is_balanced",
+)
 ENRICHMENT_COLUMNS = (
     "feedback_id",
     "enrichment_version",
@@ -288,6 +302,10 @@ FILE_MANIFEST = TableContract(
         in_set("source_format", SOURCE_FORMATS),
         between("size_bytes", min_value=0),
         between("record_count", min_value=0),
+        between("source_records", min_value=0),
+        between("parsed_records", min_value=0),
+        in_set("encoding", ENCODINGS),
+        in_set("compression", ("gzip",)),
     ),
 )
 
@@ -311,13 +329,17 @@ FEEDBACK_DEDUPLICATED = TableContract(
 SILVER_RECONCILIATION = TableContract(
     stage="silver",
     table="reconciliation",
-    description="One row of counts: bronze = silver + quarantined + duplicates (nothing is lost silently).",
-    key_columns=("bronze_rows", "silver_rows", "quarantined_rows", "duplicate_rows"),
+    description=(
+        "One row of counts: source records = bronze rows (in total and file by file: unbalanced_files = 0) "
+        "and bronze = silver + quarantined + duplicates (nothing is lost silently)."
+    ),
+    key_columns=RECONCILIATION_COLUMNS[:-1],
     expectations=(
         columns_exactly(RECONCILIATION_COLUMNS),
         row_count_between(1, 1),
         *required(*RECONCILIATION_COLUMNS),
         *(between(column, min_value=0) for column in RECONCILIATION_COLUMNS[:-1]),
+        between("unbalanced_files", 0, 0),
         in_set("is_balanced", (True,)),
     ),
 )
@@ -431,8 +453,9 @@ RPT_THEME_DAILY = TableContract(
 RPT_PIPELINE_RECONCILIATION = TableContract(
     stage="gold",
     table="rpt_pipeline_reconciliation",
-    description="gold.rpt_pipeline_reconciliation: one row of stage counts and is_balanced.",
-    key_columns=("bronze_rows", "silver_rows", "quarantined_rows", "duplicate_rows", "enriched_rows"),
+    description="gold.rpt_pipeline_reconciliation: one row of stage counts (source records to enriched) and "
+    "is_balanced.",
+    key_columns=RECONCILIATION_COLUMNS[:-1] + ("enriched_rows",),
     expectations=(
         columns_include(RECONCILIATION_COLUMNS + ("enriched_rows",)),
         row_count_between(1, 1),

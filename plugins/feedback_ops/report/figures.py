@@ -90,10 +90,13 @@ def _as_date(value: Any) -> date:
 
 
 def latest_day(warehouse: Warehouse) -> date | None:
-    """The latest ``created_date`` of enriched feedback, or None before gold exists."""
+    """The latest ``created_date`` of enriched feedback, never later than the day of the latest load
+    (``ingested_at``), or None before gold exists."""
     if not warehouse.table_exists("gold.fct_feedback"):
         return None
-    value = warehouse.scalar("select max(created_date) from gold.fct_feedback where is_enriched")
+    value = warehouse.scalar(
+        "select least(max(created_date), cast(max(ingested_at) as date)) from gold.fct_feedback where is_enriched"
+    )
     return None if value is None else _as_date(value)
 
 

@@ -79,6 +79,17 @@ def _count(warehouse: Warehouse, table: str) -> int:
     return int(warehouse.scalar(f"select count(*) from {table}")) if warehouse.table_exists(table) else 0
 
 
+def _source_records(warehouse: Warehouse) -> int:
+    """The records the loaded landing files hold (a file loaded before they were counted: its rows)."""
+    if not warehouse.table_exists("bronze.file_manifest"):
+        return 0
+    return int(
+        warehouse.scalar(
+            "select coalesce(sum(coalesce(source_records, record_count)), 0) from bronze.file_manifest"
+        )
+    )
+
+
 def _alerts(settings: Settings) -> list[dict[str, Any]]:
     if not settings.alert_log.exists():
         return []
@@ -95,6 +106,7 @@ def build_summary(warehouse: Warehouse, settings: Settings, top: int = 8) -> Run
     summary = RunSummary()
     summary.counts = {
         "landing files loaded": _count(warehouse, "bronze.file_manifest"),
+        "source records (in those files)": _source_records(warehouse),
         "bronze rows": _count(warehouse, "bronze.feedback_raw"),
         "silver feedback items": _count(warehouse, "silver.int_feedback_deduplicated"),
         "quarantined rows": _count(warehouse, "silver.int_feedback_quarantined"),
@@ -163,6 +175,8 @@ def render_summary(summary: RunSummary, settings: Settings) -> str:
     lines += [f"  {name:<36} {value:>8,}" for name, value in summary.counts.items()]
     c = summary.counts
     balanced = c["bronze rows"] == c["silver feedback items"] + c["quarantined rows"] + c["duplicate rows"]
+    loaded = c["source records (in those files)"] == c["bronze rows"]
+    lines.append(f"  source records = bronze rows: {'yes' if loaded else 'NO — investigate'}")
     lines.append(f"  bronze = silver + quarantined + duplicates: {'yes' if balanced else 'NO — investigate'}")
     lines += ["", "Label drift (categories of the last enriching run vs the run before):"]
     drift = summary.drift

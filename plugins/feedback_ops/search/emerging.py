@@ -125,7 +125,10 @@ def find_emerging_themes(
     from feedback_ops.search.themes import MAX_CLUSTERED, cluster_texts
 
     if window_end is None:
-        window_end = warehouse.scalar("select max(created_at) from silver.int_feedback_deduplicated")
+        # data time, never ahead of the latest load
+        window_end = warehouse.scalar(
+            "select least(max(created_at), max(ingested_at)) from silver.int_feedback_deduplicated"
+        )
     if window_end is None:
         return EmergingThemes(None, window_days, 0, 0)
     recent_start = window_end - timedelta(days=window_days)

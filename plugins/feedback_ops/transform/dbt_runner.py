@@ -100,7 +100,8 @@ def run_dbt(
 
 def dbt_vars(settings: Settings) -> dict[str, Any]:
     """The dbt vars of every dbt command the pipeline and the lanes run (silver, gold, source freshness, docs):
-    the current enrichment and rich-pass versions, the spike threshold and ``fct_feedback``'s look-back.
+    the current enrichment and rich-pass versions, the spike threshold, ``fct_feedback``'s look-back and how far
+    past its load a record's ``created_at`` may be before silver quarantines it (``future_created_at``).
 
     The same vars on every command, even those that read none of them (silver, source freshness): dbt keeps
     its parsed project between commands (partial parsing, ``partial_parse.msgpack`` in the target folder) only
@@ -113,6 +114,7 @@ def dbt_vars(settings: Settings) -> dict[str, Any]:
         "rich_version": current_rich_version(settings),
         "spike_min_volume": settings.spike_min_volume,
         "fct_feedback_lookback_minutes": settings.fct_feedback_lookback_minutes,
+        "future_created_at_tolerance_hours": settings.future_created_at_tolerance_hours,
     }
 
 

@@ -24,7 +24,11 @@ DDL: tuple[str, ...] = (
         size_bytes bigint not null,
         record_count integer not null,
         batch_id varchar not null,
-        ingested_at timestamp not null
+        ingested_at timestamp not null,
+        source_records integer,
+        parsed_records integer,
+        encoding varchar,
+        compression varchar
     )
     """,
     """
