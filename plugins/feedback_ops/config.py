@@ -508,6 +508,12 @@ class Settings:
         duckdb_memory_limit: the most memory each local DuckDB database (the warehouse, the embedded index)
             keeps in its buffer pool before evicting cached blocks and spilling to disk
             (``FEEDBACK_OPS_DUCKDB_MEMORY_LIMIT``, default ``DUCKDB_MEMORY_LIMIT``).
+        file_park_quarantine_share: a landing file with more than this share of its rows quarantined breaks its
+            contract and is parked (``feedback_ops.ingest.parked_files``); the silver gate's ``quarantine_by_file``
+            contract holds the same bound (``FEEDBACK_OPS_FILE_PARK_QUARANTINE_SHARE``, default 0.5).
+        max_parked_file_share: the silver gate stops the run when more than this share of the latest load's files
+            (and at least two of them) is parked: a systematic breakage (``FEEDBACK_OPS_MAX_PARKED_FILE_SHARE``,
+            default 0.5).
         duckdb_threads: worker threads of each local DuckDB database (``FEEDBACK_OPS_DUCKDB_THREADS``; 0, the
             default, keeps DuckDB's own: one per core).
     """
@@ -536,6 +542,8 @@ class Settings:
     batch_size: int = 512
     spike_min_volume: int = 10
     fct_feedback_lookback_minutes: int = 60
+    file_park_quarantine_share: float = 0.5
+    max_parked_file_share: float = 0.5
     enrichment_backend: str = "local"
     llm: LanguageModelSettings = field(default_factory=LanguageModelSettings)
     embedding_backend: str = "local"
@@ -579,6 +587,8 @@ class Settings:
             fct_feedback_lookback_minutes=int(
                 os.environ.get("FEEDBACK_OPS_FCT_FEEDBACK_LOOKBACK_MINUTES", "60")
             ),
+            file_park_quarantine_share=_env_float("FEEDBACK_OPS_FILE_PARK_QUARANTINE_SHARE", 0.5),
+            max_parked_file_share=_env_float("FEEDBACK_OPS_MAX_PARKED_FILE_SHARE", 0.5),
             enrichment_backend=os.environ.get("FEEDBACK_OPS_ENRICHMENT_BACKEND", "local"),
             llm=LanguageModelSettings.from_env(),
             embedding_backend=os.environ.get("FEEDBACK_OPS_EMBEDDING_BACKEND", "local"),

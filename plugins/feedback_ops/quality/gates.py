@@ -88,18 +88,27 @@ class GateFailed(Exception):
 
 
 def reconciliation_frame(
-    bronze_rows: int, silver_rows: int, quarantined_rows: int, duplicate_rows: int
+    bronze_rows: int,
+    silver_rows: int,
+    quarantined_rows: int,
+    duplicate_rows: int,
+    parked_rows: int = 0,
+    dropped_rows: int = 0,
 ) -> pd.DataFrame:
-    """The one-row frame of the silver gate: counts and whether bronze = silver + quarantined + duplicates."""
+    """The one-row frame of the silver gate: counts and whether bronze = silver + quarantined + duplicates +
+    rows in parked files + rows in dropped files (``feedback_ops.ingest.parked_files``)."""
     import pandas as pd
 
+    accounted = silver_rows + quarantined_rows + duplicate_rows + parked_rows + dropped_rows
     return pd.DataFrame(
         {
             "bronze_rows": [bronze_rows],
             "silver_rows": [silver_rows],
             "quarantined_rows": [quarantined_rows],
             "duplicate_rows": [duplicate_rows],
-            "is_balanced": [bronze_rows == silver_rows + quarantined_rows + duplicate_rows],
+            "parked_rows": [parked_rows],
+            "dropped_rows": [dropped_rows],
+            "is_balanced": [bronze_rows == accounted],
         }
     )
 
