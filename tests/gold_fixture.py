@@ -163,6 +163,8 @@ def write_gold(warehouse: Any, items: list[dict[str, Any]], quarantined: int = 3
                 "silver_rows": len(fct),
                 "quarantined_rows": quarantined,
                 "duplicate_rows": 0,
+                "parked_rows": 0,
+                "dropped_rows": 0,
                 "enriched_rows": len(fct),
                 "unenriched_rows": 0,
                 "enrichment_version": "e1",

@@ -236,7 +236,8 @@ def test_silver_gate_fails_an_unbalanced_reconciliation(gx: Settings) -> None:
     assert "suite 'silver.reconciliation'" in message
     assert "expect_column_values_to_be_in_set column=is_balanced" in message
     assert (
-        "bronze_rows=6, silver_rows=3, quarantined_rows=1, duplicate_rows=1 -> is_balanced=False" in message
+        "bronze_rows=6, silver_rows=3, quarantined_rows=1, duplicate_rows=1, parked_rows=0, dropped_rows=0 "
+        "-> is_balanced=False" in message
     )
 
 
