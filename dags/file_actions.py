@@ -13,24 +13,18 @@ on. Trigger this DAG with the parameters:
 - `by`: who acts, stored with the file.
 
 The same as `feedback-ops files list|release|drop`. Shares the one-slot `warehouse` pool with
-`feedback_pipeline`. Logic lives in `feedback_ops.ingest.parked_files`; this file only wires it.
+`feedback_pipeline`. Logic lives in `feedback_ops.ingest.parked_files`; this file only wires it. A failed task alerts the operators.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from airflow.sdk import Param, dag, task
 
-from feedback_ops.alerts.pipeline_health import on_task_failure
+from feedback_ops.dag_defaults import START_DATE, dag_default_args
 
-default_args = {
-    "owner": "feedback-ops",
-    "retries": 1,
-    "retry_delay": timedelta(seconds=30),
-    "pool": "warehouse",
-    "on_failure_callback": on_task_failure,
-}
+default_args = dag_default_args(retry_delay=timedelta(seconds=30))
 
 
 @task
@@ -44,7 +38,7 @@ def apply_file_action(params=None) -> dict:
 @dag(
     dag_id="file_actions",
     doc_md=__doc__,
-    start_date=datetime(2026, 11, 1, tzinfo=UTC),
+    start_date=START_DATE,
     schedule=None,
     catchup=False,
     max_active_runs=1,
