@@ -167,6 +167,8 @@ def write_gold(warehouse: Any, items: list[dict[str, Any]], quarantined: int = 3
                 "quarantined_rows": quarantined,
                 "duplicate_rows": 0,
                 "unbalanced_files": 0,
+                "parked_rows": 0,
+                "dropped_rows": 0,
                 "enriched_rows": len(fct),
                 "unenriched_rows": 0,
                 "enrichment_version": "e1",

@@ -60,6 +60,7 @@ def test_dag_files_exist():
     assert [p.name for p in DAG_FILES] == [
         "batch_lane.py",
         "feedback_pipeline.py",
+        "file_actions.py",
         "prompt_evaluation.py",
         "reindex.py",
         "retention.py",
@@ -76,6 +77,7 @@ def test_every_dag_imports_without_errors(dagbag):
         "retention",
         "urgent_lane",
         "batch_lane",
+        "file_actions",
     } <= set(dagbag.dag_ids)
 
 
@@ -203,3 +205,16 @@ def test_reindex_shares_the_warehouse_pool_and_runs_one_at_a_time(dagbag):
     assert [t.task_id for t in dag.tasks] == ["reindex_stale_partitions"]
     assert dag.get_task("reindex_stale_partitions").pool == "warehouse"
     assert dag.max_active_runs == 1
+
+
+def test_file_actions_is_triggered_by_hand_with_an_action_and_a_file(dagbag):
+    """The operator's parked-file actions (feedback_ops.ingest.parked_files): no schedule, one task in the
+    warehouse pool, params action (list / release / drop), file and by; a failure alerts the operators."""
+    dag = dagbag.dags["file_actions"]
+    assert type(dag.timetable).__name__ == "NullTimetable"  # schedule=None: only triggered
+    assert [t.task_id for t in dag.tasks] == ["apply_file_action"]
+    task = dag.get_task("apply_file_action")
+    assert task.pool == "warehouse" and task.retries >= 1 and task.on_failure_callback
+    assert set(dag.params) == {"action", "file", "by"}
+    assert dag.params.get_param("action").schema["enum"] == ["list", "release", "drop"]
+    assert dag.params["action"] == "list"

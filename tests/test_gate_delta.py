@@ -51,7 +51,8 @@ create table gold.rpt_theme_daily as
     ) as t(created_date, category, product_area, channel, locale, feedback_count, negative_share);
 create table gold.rpt_pipeline_reconciliation as
     select 20 as source_records, 20 as bronze_rows, 15 as silver_rows, 3 as quarantined_rows,
-        2 as duplicate_rows, 0 as unbalanced_files, true as is_balanced, 15 as enriched_rows;
+        2 as duplicate_rows, 0 as unbalanced_files, 0 as parked_rows, 0 as dropped_rows, true as is_balanced,
+        15 as enriched_rows;
 """
 
 

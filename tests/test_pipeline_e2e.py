@@ -172,7 +172,7 @@ def test_outputs_a_person_opens_exist(two_runs):
         "Where things are",
     ):
         assert heading in summary
-    assert "bronze = silver + quarantined + duplicates: yes" in summary
+    assert "bronze = silver + quarantined + duplicates + parked + dropped: yes" in summary
     report = (local / "reports" / "insights.html").read_text()
     assert "<script" not in report.lower() and "Spikes and their evidence" in report and "checkout" in report
     assert "insights report" in summary and str(local / "reports" / "insights.html") in summary

@@ -241,7 +241,7 @@ def test_silver_gate_fails_an_unbalanced_reconciliation(gx: Settings) -> None:
     assert "expect_column_values_to_be_in_set column=is_balanced" in message
     assert (
         "source_records=6, bronze_rows=6, silver_rows=3, quarantined_rows=1, duplicate_rows=1, "
-        "unbalanced_files=0 -> is_balanced=False" in message
+        "unbalanced_files=0, parked_rows=0, dropped_rows=0 -> is_balanced=False" in message
     )
 
 

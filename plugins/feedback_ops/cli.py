@@ -14,6 +14,7 @@ can be run and debugged from a terminal::
     feedback-ops alerts list         # alerts and their lifecycle (also: ack, resolve, serve-callbacks)
     feedback-ops grants              # Unity Catalog grants / column masks of the raw vs redacted boundary
     feedback-ops retention           # purge raw text past retention (include/retention.yaml)
+    feedback-ops files list          # loaded landing files and the parked ones (also: release, drop)
 
 Output and errors (``feedback_ops.console``): everything printed goes through ``terminal_text`` (no escape
 sequence or control character from customer text reaches the terminal). Every failure is one ``error: …``
@@ -198,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     from feedback_ops.ops.terminal import add_ops_parsers
 
     add_ops_parsers(commands)
+    from feedback_ops.ingest.terminal import add_files_parsers
+
+    add_files_parsers(commands)
     from feedback_ops.search.terminal import add_search_parsers
 
     add_search_parsers(commands)

@@ -532,6 +532,12 @@ class Settings:
         duckdb_memory_limit: the most memory each local DuckDB database (the warehouse, the embedded index)
             keeps in its buffer pool before evicting cached blocks and spilling to disk
             (``FEEDBACK_OPS_DUCKDB_MEMORY_LIMIT``, default ``DUCKDB_MEMORY_LIMIT``).
+        file_park_quarantine_share: a landing file with more than this share of its rows quarantined breaks its
+            contract and is parked (``feedback_ops.ingest.parked_files``); the silver gate's ``quarantine_by_file``
+            contract holds the same bound (``FEEDBACK_OPS_FILE_PARK_QUARANTINE_SHARE``, default 0.5).
+        max_parked_file_share: the silver gate stops the run when more than this share of the latest load's files
+            (and at least two of them) is parked: a systematic breakage (``FEEDBACK_OPS_MAX_PARKED_FILE_SHARE``,
+            default 0.5).
         duckdb_threads: worker threads of each local DuckDB database (``FEEDBACK_OPS_DUCKDB_THREADS``; 0, the
             default, keeps DuckDB's own: one per core).
         max_text_chars: the most characters of a record's text enrichment reads (``FEEDBACK_OPS_MAX_TEXT_CHARS``,
@@ -567,6 +573,8 @@ class Settings:
     spike_min_volume: int = 10
     fct_feedback_lookback_minutes: int = 60
     future_created_at_tolerance_hours: int = 24
+    file_park_quarantine_share: float = 0.5
+    max_parked_file_share: float = 0.5
     enrichment_backend: str = "local"
     llm: LanguageModelSettings = field(default_factory=LanguageModelSettings)
     embedding_backend: str = "local"
@@ -613,6 +621,8 @@ class Settings:
                 os.environ.get("FEEDBACK_OPS_FCT_FEEDBACK_LOOKBACK_MINUTES", "60")
             ),
             future_created_at_tolerance_hours=_env_int("FEEDBACK_OPS_FUTURE_TOLERANCE_HOURS", 24),
+            file_park_quarantine_share=_env_float("FEEDBACK_OPS_FILE_PARK_QUARANTINE_SHARE", 0.5),
+            max_parked_file_share=_env_float("FEEDBACK_OPS_MAX_PARKED_FILE_SHARE", 0.5),
             enrichment_backend=os.environ.get("FEEDBACK_OPS_ENRICHMENT_BACKEND", "local"),
             llm=LanguageModelSettings.from_env(),
             embedding_backend=os.environ.get("FEEDBACK_OPS_EMBEDDING_BACKEND", "local"),

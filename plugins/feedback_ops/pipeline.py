@@ -66,6 +66,8 @@ def load_bronze(settings: Settings | None = None) -> dict[str, Any]:
 def check_gate(stage: str, settings: Settings | None = None) -> dict[str, Any]:
     """Validate the stage's new or changed rows (and its aggregates) against its Great Expectations suites;
     raise ``GateFailed`` on a contract breach, recording nothing, so the next run validates those rows again.
+    The silver gate first raises ``TooManyFilesParked`` when too many of the latest load's files are parked
+    (``feedback_ops.ingest.parked_files.check_parked_file_share``); the rows of parked files are outside it.
 
     Row-level tables are read through the gates' ledger (``feedback_ops.quality.validated_rows``): a row that
     passed its suite in its current content is not validated again, so the gate's cost follows new data. After
@@ -79,6 +81,10 @@ def check_gate(stage: str, settings: Settings | None = None) -> dict[str, Any]:
 
     settings = settings or get_settings()
     with open_warehouse(settings) as warehouse:
+        if stage == "silver":  # raises TooManyFilesParked: a systematic breakage stops the run
+            from feedback_ops.ingest.parked_files import check_parked_file_share
+
+            check_parked_file_share(warehouse, settings.max_parked_file_share)
         read = gate_frames(stage, warehouse, settings)
     frames, params = read.to_validate()
     if frames:  # raises GateFailed: nothing is recorded
@@ -97,17 +103,36 @@ def check_gate(stage: str, settings: Settings | None = None) -> dict[str, Any]:
 
 def build_silver(settings: Settings | None = None) -> dict[str, Any]:
     """dbt: staging and intermediate models (typed, normalized, deduplicated, quarantined); incremental, see
-    ``transform.dbt_runner.silver_refresh_args``."""
+    ``transform.dbt_runner.silver_refresh_args``. Then every file that broke its contract is parked
+    (``park_and_rebuild``)."""
     from feedback_ops.transform.dbt_runner import dbt_vars, run_dbt, silver_refresh_args
 
     settings = settings or get_settings()
-    return run_dbt(
-        "build",
-        settings,
-        select="tag:silver",
-        dbt_vars=dbt_vars(settings),
-        extra_args=silver_refresh_args(settings),
-    ).as_dict()
+
+    def build() -> dict[str, Any]:
+        return run_dbt(
+            "build",
+            settings,
+            select="tag:silver",
+            dbt_vars=dbt_vars(settings),
+            extra_args=silver_refresh_args(settings),
+        ).as_dict()
+
+    return park_and_rebuild(settings, build)
+
+
+def park_and_rebuild(settings: Settings, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Build silver with ``build``, park the files over the quarantine threshold
+    (``feedback_ops.ingest.parked_files``: recorded, taken out of silver, alerted), and when any was parked
+    build again, so a row of another file that repeated a parked one is classified anew. Returns the build's
+    result with ``parked_files``."""
+    from feedback_ops.ingest.parked_files import park_broken_files
+
+    result = build()
+    parked = park_broken_files(settings)
+    if parked:
+        result = build()
+    return {**result, "parked_files": [file.as_dict() for file in parked]}
 
 
 def enrich(settings: Settings | None = None) -> dict[str, Any]:

@@ -2,9 +2,16 @@
 
 with
 
+-- every bronze row, those of parked and dropped files included (the staging view leaves those out)
 bronze as (
 
-    select * from {{ ref('stg_bronze__feedback_raw') }}
+    select * from {{ source('bronze', 'feedback_raw') }}
+
+),
+
+parked_files as (
+
+    select * from {{ source('bronze', 'parked_files') }}
 
 ),
 
@@ -94,6 +101,18 @@ duplicate_counts as (
 
 ),
 
+parked_counts as (
+
+    select
+        coalesce(sum(case when parked_files.status = 'parked' then 1 else 0 end), 0) as parked_rows,
+        coalesce(sum(case when parked_files.status = 'dropped' then 1 else 0 end), 0) as dropped_rows
+
+    from bronze
+    inner join parked_files
+        on bronze.file_checksum = parked_files.file_checksum
+
+),
+
 enriched_counts as (
 
     select
@@ -113,6 +132,8 @@ final as (
         quarantined_counts.quarantined_rows,
         duplicate_counts.duplicate_rows,
         source_counts.unbalanced_files,
+        parked_counts.parked_rows,
+        parked_counts.dropped_rows,
         coalesce(enriched_counts.enriched_rows, 0) as enriched_rows,
         coalesce(enriched_counts.unenriched_rows, 0) as unenriched_rows,
         {% if enrichment_version -%}
@@ -125,13 +146,16 @@ final as (
         and bronze_counts.bronze_rows
             = silver_counts.silver_rows
             + quarantined_counts.quarantined_rows
-            + duplicate_counts.duplicate_rows as is_balanced
+            + duplicate_counts.duplicate_rows
+            + parked_counts.parked_rows
+            + parked_counts.dropped_rows as is_balanced
 
     from source_counts
     cross join bronze_counts
     cross join silver_counts
     cross join quarantined_counts
     cross join duplicate_counts
+    cross join parked_counts
     cross join enriched_counts
 
 )

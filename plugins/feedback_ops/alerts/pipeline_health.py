@@ -5,6 +5,8 @@ Signals, each one a ``HealthSignal``:
   ``GateFailed`` names the contracts that broke (``schema_drift`` when the silver gate's
   ``quarantine_by_file`` contract broke: a whole file quarantined is a changed export format), any other
   failure names the task;
+- a landing file parked after the silver build (:func:`parked_file_signal`, ``feedback_ops.ingest.parked_files``):
+  the file broke its contract, is set aside with the reason, and every other file flows on;
 - after each run (:func:`raise_pipeline_health_alerts`, called by the ``send_alerts`` task): dbt source
   freshness breaches, label drift of the latest enrichment run (``enrich.drift``), and the latest enrichment
   run's model latency (95th percentile) or cost over budget (``pipeline_health`` in the routing file).
@@ -30,6 +32,7 @@ from feedback_ops.alerts.routing import PIPELINE_HEALTH, AlertRouting, PipelineH
 
 if TYPE_CHECKING:
     from feedback_ops.config import Settings
+    from feedback_ops.ingest.parked_files import ParkedFile
     from feedback_ops.quality.gates import GateFailed
     from feedback_ops.warehouse.base import Warehouse
 
@@ -69,8 +72,8 @@ class HealthSignal:
     """One observation that something in the pipeline is wrong.
 
     Attributes:
-        check: ``gate_failed``, ``schema_drift``, ``task_failed``, ``source_freshness``, ``label_drift``,
-            ``model_latency`` or ``model_cost``.
+        check: ``gate_failed``, ``schema_drift``, ``task_failed``, ``file_parked``, ``source_freshness``,
+            ``label_drift``, ``model_latency`` or ``model_cost``.
         subject: what it is about (the contracts, the task, the source, the enrichment version); one open
             incident per (check, subject).
         occurrence: what identifies this observation (a task try, a run id, a freshness snapshot): reported
@@ -163,6 +166,47 @@ def task_failure_signal(error: BaseException | None, task: str, occurrence: str)
         summary=reason[:MAX_SUMMARY_CHARS],
         details={"task": task, "error_type": type(error).__name__ if error is not None else None},
     )
+
+
+FILE_PARKED = "file_parked"
+
+
+def parked_file_subject(source_file: str, file_checksum: str) -> str:
+    """The subject of a parked file's incident: its name and the start of its checksum."""
+    return f"{source_file} ({file_checksum[:12]})"
+
+
+def parked_file_signal(parked: ParkedFile) -> HealthSignal:
+    """A landing file parked: it broke its contract, its rows are set aside, every other file flows on."""
+    checksum = parked.file_checksum
+    return HealthSignal(
+        check=FILE_PARKED,
+        subject=parked_file_subject(parked.source_file, checksum),
+        occurrence=f"{checksum}|parked {parked.times_parked}",  # parked again after a release: a new occurrence
+        title=f"Landing file parked: {parked.source_file}",
+        summary=(
+            f"{parked.source_file} (checksum {checksum[:12]}) broke its contract and is parked: {parked.reason}. "
+            "Its rows stay in bronze and go no further; every other file flows on. Fix the export and deliver "
+            f"it again, then `feedback-ops files drop {checksum[:12]}`; or, after a fix to the pipeline, "
+            f"`feedback-ops files release {checksum[:12]}` to validate it again (also the file_actions DAG)."
+        )[:MAX_SUMMARY_CHARS],
+        details={**parked.as_dict(), "reasons": parked.reasons},
+    )
+
+
+def resolve_parked_file_incident(
+    warehouse: Warehouse, source_file: str, file_checksum: str, actor: str, note: str
+) -> str | None:
+    """Resolve the open incident of a parked file the operator released or dropped (so a file parked again
+    after a release opens a new one, sent at once); returns its id, None when there is none."""
+    from feedback_ops.alerts.lifecycle import resolve
+
+    subject = parked_file_subject(source_file, file_checksum)
+    rows = warehouse.query_df(OPEN_INCIDENT_SQL, [FILE_PARKED, subject]).to_dict("records")
+    if not rows:
+        return None
+    resolve(warehouse, rows[0]["alert_id"], by=actor, note=note, source="file_action")
+    return str(rows[0]["alert_id"])
 
 
 def freshness_signals(results: list[dict[str, Any]], policy: PipelineHealthPolicy) -> list[HealthSignal]:

@@ -80,18 +80,25 @@ def load_arrivals(files: list[str], settings: Settings | None = None) -> dict[st
 def build_silver(settings: Settings | None = None) -> dict[str, Any]:
     """dbt: the silver models and their data tests, as in the main DAG (the new records get their
     ``feedback_id``), without dbt's unit tests: those check the models' logic, not the data, and the main
-    DAG runs them every hour; here they would only add seconds between a landed file and its alert. The
-    pipeline's dbt vars, so dbt reuses the project the main DAG parsed instead of parsing it again."""
+    DAG runs them every hour; here they would only add seconds between a landed file and its alert. A file
+    that broke its contract is parked as in the main DAG (``pipeline.park_and_rebuild``): none of its rows is
+    screened. The pipeline's dbt vars, so dbt reuses the project the main DAG parsed instead of parsing it
+    again."""
+    from feedback_ops.pipeline import park_and_rebuild
     from feedback_ops.transform.dbt_runner import dbt_vars, run_dbt, silver_refresh_args
 
     settings = settings or get_settings()
-    return run_dbt(
-        "build",
-        settings,
-        select="tag:silver",
-        dbt_vars=dbt_vars(settings),
-        extra_args=["--exclude-resource-type", "unit_test", *silver_refresh_args(settings)],
-    ).as_dict()
+
+    def build() -> dict[str, Any]:
+        return run_dbt(
+            "build",
+            settings,
+            select="tag:silver",
+            dbt_vars=dbt_vars(settings),
+            extra_args=["--exclude-resource-type", "unit_test", *silver_refresh_args(settings)],
+        ).as_dict()
+
+    return park_and_rebuild(settings, build)
 
 
 def screen_enrich_alert(files: list[str], settings: Settings | None = None) -> dict[str, Any]:

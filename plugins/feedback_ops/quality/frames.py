@@ -5,8 +5,9 @@ enrichment.feedback_enrichment at the current version, gold.fct_feedback, gold.r
 through the gates' ledger (``quality.validated_rows``): only the rows their suite has not yet passed in their
 current content, plus the rows a uniqueness expectation compares them with; see
 ``feedback_ops.quality.validated_rows`` for why that keeps every contract as strong as a whole-table read.
-The aggregates computed in SQL (silver reconciliation, quarantine by file, enrichment coverage, gold's pipeline
-reconciliation) are one row, or one row per landing file, and are read whole every time.
+The aggregates computed in SQL (silver reconciliation with the rows of parked and dropped files, quarantine by
+file for the files not parked, enrichment coverage, gold's pipeline reconciliation) are one row, or one row per
+landing file, and are read whole every time.
 
 Figures: the four gates (``pipeline.check_gate``) in seconds, one process, after GX's import (~3.5 s), before
 (whole tables) -> after (this ledger); ``bench/bench_gate_delta.py`` on the same states, 2 cores, ``nice``,
@@ -47,6 +48,9 @@ QUARANTINE_BY_FILE_SQL = """
         count(q.bronze_row_id) / count(*) as quarantined_share
     from bronze.feedback_raw as b
     left join silver.int_feedback_quarantined as q on q.bronze_row_id = b.bronze_row_id
+    where b.file_checksum not in (
+        select file_checksum from bronze.parked_files where status in ('parked', 'dropped')
+    )
     group by b.source_file
     order by b.source_file
 """
@@ -155,7 +159,9 @@ def _bronze(warehouse: Warehouse, settings: Settings) -> Reading:
 
 
 def _silver(warehouse: Warehouse, settings: Settings) -> Reading:
+    from feedback_ops.ingest.parked_files import parked_row_counts
     from feedback_ops.quality.gates import reconciliation_frame
+    from feedback_ops.quality.suites import MAX_FILE_QUARANTINED_SHARE_PARAMETER
 
     sources = warehouse.query_df(SOURCE_RECORDS_SQL).iloc[0]
     reconciliation = reconciliation_frame(
@@ -165,12 +171,13 @@ def _silver(warehouse: Warehouse, settings: Settings) -> Reading:
         duplicate_rows=_count(warehouse, "silver.int_feedback_duplicates"),
         source_records=int(sources["source_records"]),
         unbalanced_files=int(sources["unbalanced_files"]),
+        **parked_row_counts(warehouse),
     )
     return {
         "int_feedback_deduplicated": _rows(warehouse, "silver", "int_feedback_deduplicated", {}),
         "reconciliation": reconciliation,
         "quarantine_by_file": warehouse.query_df(QUARANTINE_BY_FILE_SQL),
-    }, {}
+    }, {MAX_FILE_QUARANTINED_SHARE_PARAMETER: settings.file_park_quarantine_share}
 
 
 def _enrichment(warehouse: Warehouse, settings: Settings) -> Reading:

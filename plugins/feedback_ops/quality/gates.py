@@ -94,18 +94,24 @@ def reconciliation_frame(
     duplicate_rows: int,
     source_records: int | None = None,
     unbalanced_files: int = 0,
+    parked_rows: int = 0,
+    dropped_rows: int = 0,
 ) -> pd.DataFrame:
     """The one-row frame of the silver gate: counts and whether ``source records = bronze rows`` (in total
-    and file by file) and ``bronze = silver + quarantined + duplicates``.
+    and file by file) and bronze = silver + quarantined + duplicates + rows in parked files + rows in
+    dropped files (``feedback_ops.ingest.parked_files``).
 
     Args:
         source_records: the records the landing files hold (``bronze.file_manifest.source_records``); None
             when no file was counted (then bronze rows are taken as the source count).
         unbalanced_files: files whose bronze rows differ from their source records.
+        parked_rows: bronze rows of the files parked now.
+        dropped_rows: bronze rows of the files an operator dropped.
     """
     import pandas as pd
 
     source_records = bronze_rows if source_records is None else source_records
+    accounted = silver_rows + quarantined_rows + duplicate_rows + parked_rows + dropped_rows
     return pd.DataFrame(
         {
             "source_records": [source_records],
@@ -114,10 +120,10 @@ def reconciliation_frame(
             "quarantined_rows": [quarantined_rows],
             "duplicate_rows": [duplicate_rows],
             "unbalanced_files": [unbalanced_files],
+            "parked_rows": [parked_rows],
+            "dropped_rows": [dropped_rows],
             "is_balanced": [
-                source_records == bronze_rows
-                and unbalanced_files == 0
-                and bronze_rows == silver_rows + quarantined_rows + duplicate_rows
+                source_records == bronze_rows and unbalanced_files == 0 and bronze_rows == accounted
             ],
         }
     )

@@ -101,6 +101,8 @@ RECONCILIATION_COLUMNS = (
     "quarantined_rows",
     "duplicate_rows",
     "unbalanced_files",
+    "parked_rows",
+    "dropped_rows",
     "is_balanced",
 )
 ENRICHMENT_COLUMNS = (
@@ -130,8 +132,9 @@ ENRICHMENT_COLUMNS = (
 )
 
 
-MAX_QUARANTINED_SHARE = 0.2
-"""Largest share of one landing file's rows that may be quarantined before the silver gate stops the run."""
+MAX_FILE_QUARANTINED_SHARE_PARAMETER = "max_file_quarantined_share"
+"""Suite parameter: the largest share of one landing file's rows that may be quarantined
+(``Settings.file_park_quarantine_share``); a file over it is parked before the gate, so the gate sees none."""
 
 
 @dataclass(frozen=True)
@@ -230,8 +233,11 @@ def in_set(column: str, values: tuple[Any, ...] | str) -> Expectation:
     return Expectation("expect_column_values_to_be_in_set", {"column": column, "value_set": value_set})
 
 
-def between(column: str, min_value: float | None = None, max_value: float | None = None) -> Expectation:
-    """Every non-null value is within bounds (inclusive)."""
+def between(
+    column: str, min_value: float | None = None, max_value: float | dict | None = None
+) -> Expectation:
+    """Every non-null value is within bounds (inclusive); a bound may be a suite parameter
+    (``{"$PARAMETER": name}``)."""
     return Expectation(
         "expect_column_values_to_be_between",
         {"column": column, "min_value": min_value, "max_value": max_value},
@@ -331,7 +337,8 @@ SILVER_RECONCILIATION = TableContract(
     table="reconciliation",
     description=(
         "One row of counts: source records = bronze rows (in total and file by file: unbalanced_files = 0) "
-        "and bronze = silver + quarantined + duplicates (nothing is lost silently)."
+        "and bronze = silver + quarantined + duplicates + rows in parked files + rows in dropped files "
+        "(nothing is lost silently)."
     ),
     key_columns=RECONCILIATION_COLUMNS[:-1],
     expectations=(
@@ -348,14 +355,16 @@ QUARANTINE_BY_FILE = TableContract(
     stage="silver",
     table="quarantine_by_file",
     description=(
-        "One row per landing file: how many of its bronze rows were quarantined. A file with a larger share "
-        "than the threshold points at schema drift or a broken export, not at a few bad rows: the run stops."
+        "One row per landing file not parked or dropped: how many of its bronze rows were quarantined. A file "
+        "with a larger share than the threshold points at schema drift or a broken export: it is parked after "
+        "the silver build (feedback_ops.ingest.parked_files), so one here means parking did not run."
     ),
     key_columns=("source_file",),
+    parameters=(MAX_FILE_QUARANTINED_SHARE_PARAMETER,),
     expectations=(
         columns_exactly(("source_file", "bronze_rows", "quarantined_rows", "quarantined_share")),
         *key("source_file"),
-        between("quarantined_share", 0, MAX_QUARANTINED_SHARE),
+        between("quarantined_share", 0, {"$PARAMETER": MAX_FILE_QUARANTINED_SHARE_PARAMETER}),
     ),
 )
 

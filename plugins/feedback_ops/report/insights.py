@@ -356,6 +356,7 @@ def quality_section(warehouse: Warehouse, settings: Settings) -> str:
     reconciliation = (
         f"bronze {int(counts.get('bronze_rows') or 0):,} = silver {int(counts.get('silver_rows') or 0):,} + "
         f"quarantined {int(counts.get('quarantined_rows') or 0):,} + duplicates {int(counts.get('duplicate_rows') or 0):,}"
+        f" + in parked files {int(counts.get('parked_rows') or 0):,} + in dropped files {int(counts.get('dropped_rows') or 0):,}"
     )
     verdict = (
         '<span class="ok">balanced</span>'

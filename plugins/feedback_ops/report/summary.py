@@ -73,6 +73,7 @@ class RunSummary:
     set_aside: list[dict[str, Any]] = field(default_factory=list)
     """Records a stage set aside (the cheap pass's quarantine and ``enrichment.record_failures``), by stage
     and reason."""
+    parked_files: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _count(warehouse: Warehouse, table: str) -> int:
@@ -88,6 +89,22 @@ def _source_records(warehouse: Warehouse) -> int:
             "select coalesce(sum(coalesce(source_records, record_count)), 0) from bronze.file_manifest"
         )
     )
+
+
+PARKED_FILES_SQL = """
+    select source_file, file_checksum, status, total_rows, reason from bronze.parked_files
+    where status in ('parked', 'dropped') order by parked_at, source_file
+"""
+
+
+def _parked_counts(warehouse: Warehouse) -> dict[str, int]:
+    """Bronze rows in parked files and in dropped files (``feedback_ops.ingest.parked_files``)."""
+    if not warehouse.table_exists("bronze.parked_files"):
+        return {"rows in parked files": 0, "rows in dropped files": 0}
+    from feedback_ops.ingest.parked_files import parked_row_counts
+
+    counts = parked_row_counts(warehouse)
+    return {"rows in parked files": counts["parked_rows"], "rows in dropped files": counts["dropped_rows"]}
 
 
 def _alerts(settings: Settings) -> list[dict[str, Any]]:
@@ -111,6 +128,7 @@ def build_summary(warehouse: Warehouse, settings: Settings, top: int = 8) -> Run
         "silver feedback items": _count(warehouse, "silver.int_feedback_deduplicated"),
         "quarantined rows": _count(warehouse, "silver.int_feedback_quarantined"),
         "duplicate rows": _count(warehouse, "silver.int_feedback_duplicates"),
+        **_parked_counts(warehouse),
         "enriched items (current version)": _count(warehouse, "gold.stg_enrichment__feedback_enrichments")
         if warehouse.table_exists("gold.stg_enrichment__feedback_enrichments")
         else _count(warehouse, "enrichment.feedback_enrichment"),
@@ -135,6 +153,7 @@ def build_summary(warehouse: Warehouse, settings: Settings, top: int = 8) -> Run
             "select created_date, category, product_area, volume, baseline_median, robust_z "
             "from gold.rpt_theme_spikes where is_spike order by created_date, category, product_area"
         ).to_dict("records")
+    summary.parked_files = _rows(warehouse, "bronze.parked_files", PARKED_FILES_SQL)
     summary.alerts = _alerts(settings)
     summary.set_aside = failure_counts(warehouse)
     summary.signals = {name: _rows(warehouse, table, sql) for name, (table, sql) in SIGNALS.items()}
@@ -174,10 +193,18 @@ def render_summary(summary: RunSummary, settings: Settings) -> str:
     lines = ["", "Feedback Ops — run summary", "=" * 26, "", "Records per stage:"]
     lines += [f"  {name:<36} {value:>8,}" for name, value in summary.counts.items()]
     c = summary.counts
-    balanced = c["bronze rows"] == c["silver feedback items"] + c["quarantined rows"] + c["duplicate rows"]
+    accounted = c["silver feedback items"] + c["quarantined rows"] + c["duplicate rows"]
+    balanced = c["bronze rows"] == accounted + c["rows in parked files"] + c["rows in dropped files"]
     loaded = c["source records (in those files)"] == c["bronze rows"]
     lines.append(f"  source records = bronze rows: {'yes' if loaded else 'NO — investigate'}")
-    lines.append(f"  bronze = silver + quarantined + duplicates: {'yes' if balanced else 'NO — investigate'}")
+    lines.append(
+        f"  bronze = silver + quarantined + duplicates + parked + dropped: {'yes' if balanced else 'NO — investigate'}"
+    )
+    lines += ["", "Parked and dropped files (feedback-ops files list | release | drop):"]
+    lines += [
+        f"  {p['source_file']} ({p['file_checksum'][:12]}, {p['total_rows']:,} rows) {p['status']}: {p['reason']}"
+        for p in summary.parked_files
+    ] or ["  none"]
     lines += ["", "Label drift (categories of the last enriching run vs the run before):"]
     drift = summary.drift
     if not drift or drift["drift_distance"] is None or drift["drift_distance"] != drift["drift_distance"]:

@@ -44,6 +44,24 @@ DDL: tuple[str, ...] = (
         ingested_at timestamp not null
     )
     """,
+    # Parked files (feedback_ops.ingest.parked_files): a landing file that broke its contract, set aside so
+    # every other file flows on. One row per file ever parked, with its current status (parked, released,
+    # dropped); the rows of a parked or dropped file stay in bronze and go no further than silver's staging.
+    """
+    create table if not exists bronze.parked_files (
+        file_checksum varchar primary key,
+        source_file varchar not null,
+        status varchar not null,
+        reason varchar not null,
+        quarantined_rows integer not null,
+        total_rows integer not null,
+        times_parked integer not null,
+        parked_at timestamp not null,
+        released_at timestamp,
+        dropped_at timestamp,
+        actor varchar not null
+    )
+    """,
     """
     create table if not exists enrichment.feedback_enrichment (
         feedback_id varchar not null,

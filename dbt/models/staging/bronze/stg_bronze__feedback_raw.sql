@@ -13,6 +13,11 @@ with
 source as (
 
     select * from {{ source('bronze', 'feedback_raw') }}
+    -- the rows of a parked or dropped file (feedback_ops.ingest.parked_files) go no further
+    where file_checksum not in (
+        select file_checksum from {{ source('bronze', 'parked_files') }}
+        where status in ('parked', 'dropped')
+    )
 
 ),
 
