@@ -30,7 +30,7 @@ default_args = dag_default_args(retry_delay=timedelta(seconds=30))
 @task
 def apply_file_action(params=None) -> dict:
     """List the loaded files, or release / drop one (idempotent: a retry changes nothing more)."""
-    from feedback_ops.ingest.parked_files import apply_file_action as act
+    from feedback_ops.ops.file_actions import apply_file_action as act
 
     return act(params["action"], params.get("file"), actor=params.get("by") or "airflow")
 

@@ -15,10 +15,10 @@ and any component of a lower layer, nothing else. Components in one layer are in
        quality           Great Expectations suites, gates, gate frames
        transform         dbt: the runner, its vars, the Spark check
        evaluation        the golden set, metrics, baselines, reports
-       ops               retention, grants, prewarm
     5  review            the review queue and decisions (reads evaluation's golden set)
        alerts            spikes, routing, delivery, lifecycle, pipeline health
     6  report            insights report and people summaries (reads alerts, quality, search)
+       ops               retention, grants, prewarm, operator actions on parked files (with their incidents)
     7  pipeline          the stages the DAG tasks call
     8  lanes             urgent, batch, batch API, triggers (run pipeline stages with their own selection)
     9  *.terminal        the CLI's subcommands per package
@@ -44,9 +44,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("warehouse", "throttle"),
     ("embed", "ingest"),
     ("enrich", "synthetic"),
-    ("search", "quality", "transform", "evaluation", "ops"),
+    ("search", "quality", "transform", "evaluation"),
     ("review", "alerts"),
-    ("report",),
+    ("report", "ops"),
     ("pipeline",),
     ("lanes",),
     ("*.terminal", "enrich.train"),

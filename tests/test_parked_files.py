@@ -14,7 +14,8 @@ import pytest
 
 from feedback_ops import cli, pipeline
 from feedback_ops.config import Settings, get_settings
-from feedback_ops.ingest.parked_files import FileActionError, TooManyFilesParked, apply_file_action
+from feedback_ops.ingest.parked_files import FileActionError, TooManyFilesParked
+from feedback_ops.ops.file_actions import apply_file_action
 from feedback_ops.quality.frames import gate_frames
 from feedback_ops.warehouse import open_warehouse
 

@@ -126,7 +126,7 @@ def park_and_rebuild(settings: Settings, build: Callable[[], dict[str, Any]]) ->
     (``feedback_ops.ingest.parked_files``: recorded, taken out of silver, alerted), and when any was parked
     build again, so a row of another file that repeated a parked one is classified anew. Returns the build's
     result with ``parked_files``."""
-    from feedback_ops.ingest.parked_files import park_broken_files
+    from feedback_ops.ops.file_actions import park_broken_files
 
     result = build()
     parked = park_broken_files(settings)

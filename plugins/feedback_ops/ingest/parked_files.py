@@ -34,7 +34,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from feedback_ops.config import Settings
     from feedback_ops.warehouse.base import Warehouse
 
 PARKED, RELEASED, DROPPED, LOADED = "parked", "released", "dropped", "loaded"
@@ -229,24 +228,6 @@ def park_files(
     return recorded
 
 
-def park_broken_files(settings: Settings) -> list[ParkedFile]:
-    """After a silver build: park every file over the quarantine threshold and alert the operators.
-
-    Returns the files parked now (empty when none broke its contract); the caller rebuilds silver when it is
-    not empty, so rows that repeated a parked file's records are classified again.
-    """
-    from feedback_ops.alerts.pipeline_health import parked_file_signal, raise_health_signals
-    from feedback_ops.warehouse import open_warehouse
-
-    with open_warehouse(settings) as warehouse:
-        if not warehouse.table_exists("silver.int_feedback_quarantined"):
-            return []
-        parked = park_files(warehouse, find_broken_files(warehouse, settings.file_park_quarantine_share))
-        if parked:
-            raise_health_signals(warehouse, settings, [parked_file_signal(file) for file in parked])
-    return parked
-
-
 def parked_row_counts(warehouse: Warehouse) -> dict[str, int]:
     """Bronze rows in parked files and in dropped files (the reconciliation's last two terms)."""
     row = warehouse.query_df(PARKED_ROWS_SQL).to_dict("records")[0]
@@ -311,7 +292,6 @@ def release_file(warehouse: Warehouse, ref: str, actor: str) -> dict[str, Any]:
         "update bronze.parked_files set status = ?, released_at = ?, actor = ? where file_checksum = ?",
         [RELEASED, _now(), actor, found["file_checksum"]],
     )
-    _resolve_incident(warehouse, found, actor, "released: the next run validates the file again")
     return {
         **_brief(found),
         "action": "released",
@@ -334,19 +314,12 @@ def drop_file(warehouse: Warehouse, ref: str, actor: str) -> dict[str, Any]:
             [DROPPED, _now(), actor, found["file_checksum"]],
         )
         remove_from_silver(warehouse, found["file_checksum"])
-    _resolve_incident(warehouse, found, actor, "dropped: its rows are accounted as dropped")
     return {
         **_brief(found),
         "action": "dropped",
         "status": DROPPED,
         "message": "its rows are accounted as dropped",
     }
-
-
-def _resolve_incident(warehouse: Warehouse, found: dict[str, Any], actor: str, note: str) -> None:
-    from feedback_ops.alerts.pipeline_health import resolve_parked_file_incident
-
-    resolve_parked_file_incident(warehouse, found["source_file"], found["file_checksum"], actor, note)
 
 
 def _brief(found: dict[str, Any]) -> dict[str, Any]:
@@ -358,27 +331,7 @@ def _brief(found: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def apply_file_action(
-    action: str, ref: str | None = None, actor: str = "operator", settings: Settings | None = None
-) -> dict[str, Any]:
-    """``list``, ``release`` or ``drop`` (one file, by name or checksum): what the CLI and the DAG call.
-
-    Returns ``{"files": [...]}`` for ``list``, else the file, the action taken and a message.
-    """
-    from feedback_ops.config import get_settings
-    from feedback_ops.warehouse import open_warehouse
-
-    if action not in ACTIONS:
-        raise FileActionError(f"unknown action {action!r}; actions: {', '.join(ACTIONS)}")
-    settings = settings or get_settings()
-    with open_warehouse(settings) as warehouse:
-        if action == "list":
-            return {"files": [_json_ready(row) for row in list_files(warehouse)]}
-        act = release_file if action == "release" else drop_file
-        return act(warehouse, ref or "", actor)
-
-
-def _json_ready(row: dict[str, Any]) -> dict[str, Any]:
+def json_ready(row: dict[str, Any]) -> dict[str, Any]:
     def plain(value: Any) -> Any:
         if value is None or value != value:  # None, NaN, NaT
             return None

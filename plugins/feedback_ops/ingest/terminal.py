@@ -32,7 +32,8 @@ def _listing(files: list[dict[str, Any]]) -> str:
 
 
 def _files(args: argparse.Namespace) -> int:
-    from feedback_ops.ingest.parked_files import FileActionError, apply_file_action
+    from feedback_ops.ingest.parked_files import FileActionError
+    from feedback_ops.ops.file_actions import apply_file_action
 
     try:
         result = apply_file_action(
