@@ -733,15 +733,6 @@ def test_no_planted_pii_in_anything_derived_from_redacted_text(hostile: HostileR
     assert not any(leaks.values()), {k: v for k, v in leaks.items() if v}
 
 
-def test_the_alert_log_carries_no_broadcast_mention(hostile: HostileRun):
-    """The payloads in the alert log (what every channel's message is built from)."""
-    found = [m for m in BROADCAST_MENTIONS if m in hostile.alert_logs[1]]
-    assert '"kind": "theme_spike"' in hostile.alert_logs[0], (
-        "no theme alert was raised on the incident: the injection cases prove nothing"
-    )
-    assert not found, found
-
-
 def test_a_second_run_changes_no_table(hostile: HostileRun):
     before, after = hostile.counts
     assert before.get("silver.int_feedback_deduplicated"), "the first run kept nothing"

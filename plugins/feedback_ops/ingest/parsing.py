@@ -7,7 +7,7 @@ whole file, its ``parse_error`` naming the file and the reason; it never stops t
 
 Bytes to text (``decode_export``): a gzip file is decompressed and its content read as below; other archives
 (zip, bz2, xz, zstd, 7z) are refused as ``unsupported_compression``; a UTF-32 / UTF-16 / UTF-8 byte-order mark
-selects that encoding; bytes with NULs or mostly control characters are a ``binary_file``; otherwise UTF-8,
+selects that encoding; bytes mostly NUL or other control characters are a ``binary_file``; otherwise UTF-8,
 and when that fails Windows-1252 (a superset of Latin-1 for text), recorded so the file is flagged; bytes
 neither explains are an ``encoding_error``.
 
@@ -111,9 +111,10 @@ def _gunzip(raw: bytes) -> bytes:
 
 
 def _looks_binary(raw: bytes) -> bool:
+    """Whether the first bytes are mostly not text: NUL and other control bytes (but tab and line ends) over
+    ``_BINARY_CONTROL_SHARE`` of them. A stray NUL in a text export (a pasted cell) does not make it binary:
+    silver's ``normalize_text`` removes control characters from the text."""
     sample = raw[:_BINARY_SAMPLE]
-    if b"\x00" in sample:
-        return True
     controls = sum(1 for byte in sample if byte < 0x20 and byte not in _TEXT_CONTROLS)
     return bool(sample) and controls / len(sample) > _BINARY_CONTROL_SHARE
 
@@ -316,6 +317,8 @@ def _object_record(number: int, raw: str) -> ParsedRecord:
         value = json.loads(raw, strict=False)
     except json.JSONDecodeError as error:
         return ParsedRecord(number, raw, f"invalid_json: {error.msg} (column {error.colno})")
+    except RecursionError:
+        return ParsedRecord(number, raw, "invalid_json: nested deeper than the parser's recursion limit")
     if not isinstance(value, dict):
         return ParsedRecord(number, raw, f"not_a_json_object: got {type(value).__name__}")
     return ParsedRecord(number, json.dumps(value, ensure_ascii=False))
@@ -325,7 +328,7 @@ def read_jsonl(text: str) -> ParsedFile:
     """JSON Lines: one object per non-blank line, lines split on ``\\n`` only (``\\r\\n`` too)."""
     records: list[ParsedRecord] = []
     for line in text.split("\n"):
-        line = line.removesuffix("\r").strip(" ")
+        line = line.removesuffix("\r").strip(" \t\r")  # JSON's own whitespace; U+2028 and the like are text
         if not line:
             continue
         records.append(_object_record(len(records) + 1, line))
