@@ -22,27 +22,9 @@ channel_volumes as (
 
 ),
 
-date_bounds as (
-
-    select
-        min(created_date) as first_date,
-        max(created_date) as last_date
-
-    from feedback
-
-),
-
-calendar as (
-
-    select {{ date_series('first_date', 'last_date') }} as calendar_day
-    from date_bounds
-
-),
-
 calendar_days as (
 
-    select cast(calendar_day as date) as created_date
-    from calendar
+    select created_date from {{ ref('int_calendar_days') }}
 
 ),
 
