@@ -61,7 +61,7 @@ trailing_levels as (
     from channel_days as channel_day
     inner join channel_days as trailing_day
         on channel_day.channel = trailing_day.channel
-        and trailing_day.created_date < channel_day.created_date
+        and channel_day.created_date > trailing_day.created_date
         and trailing_day.created_date >= {{ dbt.dateadd('day', -7, 'channel_day.created_date') }}
     group by
         channel_day.created_date,

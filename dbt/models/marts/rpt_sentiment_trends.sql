@@ -95,12 +95,15 @@ final as (
         category,
         feedback_count,
         negative_count,
-        case when feedback_count > 0 then round(1.0 * negative_count / feedback_count, 6) end as negative_share,
+        case
+            when feedback_count > 0 then round(1.0 * negative_count / feedback_count, 6)
+        end as negative_share,
         cast(sentiment_sum / nullif(scored_count, 0) as decimal(18, 6)) as mean_sentiment,
         rolling_days,
         rolling_feedback_count as rolling_7d_feedback_count,
         case
-            when rolling_feedback_count > 0 then round(1.0 * rolling_negative_count / rolling_feedback_count, 6)
+            when rolling_feedback_count > 0
+                then round(1.0 * rolling_negative_count / rolling_feedback_count, 6)
         end as rolling_7d_negative_share,
         cast(rolling_sentiment_sum / nullif(rolling_scored_count, 0) as decimal(18, 6))
             as rolling_7d_mean_sentiment

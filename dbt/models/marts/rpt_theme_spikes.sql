@@ -110,7 +110,7 @@ trailing_windows as (
     inner join theme_days as trailing_day
         on theme_day.category = trailing_day.category
         and theme_day.product_area is not distinct from trailing_day.product_area
-        and trailing_day.created_date < theme_day.created_date
+        and theme_day.created_date > trailing_day.created_date
         and trailing_day.created_date >= {{ dbt.dateadd('day', -trailing_days, 'theme_day.created_date') }}
 
 ),

@@ -1,7 +1,7 @@
 {#-
     The calendar spine of gold: one row per calendar day from the first to the last day of feedback, days
-    without any feedback included, so a mart that walks a window over days sees a quiet or missing day as a row
-    instead of skipping it. is_in_enriched_span marks the days from the first to the last day of enriched
+    without any feedback included, so a mart that walks a window over days sees a quiet or missing day as a
+    row instead of skipping it. is_in_enriched_span marks the days from the first to the last day of enriched
     feedback: the span of the marts that count themes (enriched items only).
 -#}
 
