@@ -96,6 +96,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check plugins dags tests bench tools
 	$(BIN)/mypy
+	@# sqlfluff with the dbt templater (dbt/.sqlfluff) compiles the project against a throwaway DuckDB file
+	mkdir -p $(LOCAL)/sqlfluff
+	cd dbt && FEEDBACK_OPS_WAREHOUSE=$(LOCAL)/sqlfluff/warehouse.duckdb FEEDBACK_OPS_DBT_TARGET=local \
+		$(ROOT)/$(BIN)/sqlfluff lint .
 
 format: install
 	$(BIN)/ruff format plugins dags tests bench tools

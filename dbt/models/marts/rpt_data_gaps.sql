@@ -22,27 +22,9 @@ channel_volumes as (
 
 ),
 
-date_bounds as (
-
-    select
-        min(created_date) as first_date,
-        max(created_date) as last_date
-
-    from feedback
-
-),
-
-calendar as (
-
-    select {{ date_series('first_date', 'last_date') }} as calendar_day
-    from date_bounds
-
-),
-
 calendar_days as (
 
-    select cast(calendar_day as date) as created_date
-    from calendar
+    select created_date from {{ ref('int_calendar_days') }}
 
 ),
 
@@ -79,7 +61,7 @@ trailing_levels as (
     from channel_days as channel_day
     inner join channel_days as trailing_day
         on channel_day.channel = trailing_day.channel
-        and trailing_day.created_date < channel_day.created_date
+        and channel_day.created_date > trailing_day.created_date
         and trailing_day.created_date >= {{ dbt.dateadd('day', -7, 'channel_day.created_date') }}
     group by
         channel_day.created_date,

@@ -43,7 +43,7 @@ items as (
         feedback.channel in ('review', 'app_store') as is_review,
         feedback.urgency in ('high', 'critical') as is_urgent,
         feedback.cost_usd,
-        {{ dbt.datediff('feedback.created_at', 'feedback.enriched_at', 'second') }} / 60.0
+        {{ dbt.datediff('feedback.created_at', 'feedback.enriched_at', 'second') }} / 60.0  -- noqa: LT05
             as minutes_to_insight,
         first_alerted.first_alerted_at is not null
             and first_alerted.first_alerted_at
@@ -79,8 +79,8 @@ alert_times as (
         opened_date,
         acknowledged_at is not null as is_acknowledged,
         resolved_at is not null as is_resolved,
-        {{ dbt.datediff('opened_at', 'acknowledged_at', 'second') }} / 60.0 as minutes_to_acknowledge,
-        {{ dbt.datediff('opened_at', 'resolved_at', 'second') }} / 60.0 as minutes_to_resolve
+        {{ dbt.datediff('opened_at', 'acknowledged_at', 'second') }} / 60.0 as minutes_to_acknowledge,  -- noqa: LT05
+        {{ dbt.datediff('opened_at', 'resolved_at', 'second') }} / 60.0 as minutes_to_resolve  -- noqa: LT05
 
     from alerts
 
@@ -128,7 +128,8 @@ final as (
         round(alert_kpis.median_minutes_to_resolve, 2) as median_minutes_to_resolve,
         round(alert_kpis.alerts_acknowledged_within_sla * 1.0 / nullif(alert_kpis.alerts_opened, 0), 4)
             as alerts_acknowledged_within_sla_share,
-        round(alert_kpis.alerts_resolved * 1.0 / nullif(alert_kpis.alerts_opened, 0), 4) as alerts_resolved_share
+        round(alert_kpis.alerts_resolved * 1.0 / nullif(alert_kpis.alerts_opened, 0), 4)
+            as alerts_resolved_share
 
     from item_kpis
     left join alert_kpis

@@ -102,7 +102,7 @@ alert_times as (
         alerts.opened_date,
         alerts.acknowledged_at is not null as is_acknowledged,
         alerts.resolved_at is not null as is_resolved,
-        {{ dbt.datediff('alert_signals.signal_at', 'alerts.acknowledged_at', 'second') }} / 60.0
+        {{ dbt.datediff('alert_signals.signal_at', 'alerts.acknowledged_at', 'second') }} / 60.0  -- noqa: LT05
             as minutes_signal_to_action
 
     from alerts
@@ -146,7 +146,8 @@ final as (
         coalesce(alert_kpis.alerts_opened, 0) as alerts_opened,
         coalesce(alert_kpis.alerts_acknowledged, 0) as alerts_acknowledged,
         coalesce(alert_kpis.alerts_resolved, 0) as alerts_resolved,
-        round(alert_kpis.alerts_resolved * 1.0 / nullif(alert_kpis.alerts_opened, 0), 4) as alerts_resolved_share,
+        round(alert_kpis.alerts_resolved * 1.0 / nullif(alert_kpis.alerts_opened, 0), 4)
+            as alerts_resolved_share,
         round(alert_kpis.median_minutes_signal_to_action, 2) as median_minutes_signal_to_action,
         round(alert_kpis.p90_minutes_signal_to_action, 2) as p90_minutes_signal_to_action
 

@@ -39,25 +39,25 @@ references_by_day as (
 two_day_windows as (
 
     select
-        day.created_date,
-        day.entity_type,
-        day.entity_value,
-        day.mentions,
-        day.example_feedback_id,
+        this_day.created_date,
+        this_day.entity_type,
+        this_day.entity_value,
+        this_day.mentions,
+        this_day.example_feedback_id,
         sum(window_day.mentions) as mentions_two_days
 
-    from references_by_day as day
+    from references_by_day as this_day
     inner join references_by_day as window_day
-        on day.entity_type = window_day.entity_type
-        and day.entity_value = window_day.entity_value
-        and window_day.created_date <= day.created_date
-        and window_day.created_date >= {{ dbt.dateadd('day', -1, 'day.created_date') }}
+        on this_day.entity_type = window_day.entity_type
+        and this_day.entity_value = window_day.entity_value
+        and this_day.created_date >= window_day.created_date
+        and window_day.created_date >= {{ dbt.dateadd('day', -1, 'this_day.created_date') }}
     group by
-        day.created_date,
-        day.entity_type,
-        day.entity_value,
-        day.mentions,
-        day.example_feedback_id
+        this_day.created_date,
+        this_day.entity_type,
+        this_day.entity_value,
+        this_day.mentions,
+        this_day.example_feedback_id
 
 ),
 

@@ -8,22 +8,16 @@
 
 with
 
-feedback as (
+theme_hours as (
 
-    select * from {{ ref('fct_feedback') }}
+    select * from {{ ref('int_theme_hourly') }}
 
 ),
 
-themed_feedback as (
+calendar_days as (
 
-    select
-        created_date,
-        category,
-        is_negative,
-        sentiment_score
-
-    from feedback
-    where is_enriched
+    select created_date from {{ ref('int_calendar_days') }}
+    where is_in_enriched_span
 
 ),
 
@@ -32,33 +26,12 @@ daily as (
     select
         created_date,
         category,
-        count(*) as feedback_count,
-        sum(case when is_negative then 1 else 0 end) as negative_count,
-        count(sentiment_score) as scored_count,
-        -- fixed-point sums: a re-run gives the same value to the last digit, whatever the row order
-        sum(cast(sentiment_score as decimal(18, 6))) as sentiment_sum
+        {{ sum_theme_counts() }}
 
-    from themed_feedback
+    from theme_hours
     group by
         created_date,
         category
-
-),
-
-date_bounds as (
-
-    select
-        min(created_date) as first_date,
-        max(created_date) as last_date
-
-    from themed_feedback
-
-),
-
-calendar as (
-
-    select {{ date_series('first_date', 'last_date') }} as calendar_day
-    from date_bounds
 
 ),
 
@@ -71,10 +44,10 @@ categories as (
 category_days as (
 
     select
-        cast(calendar.calendar_day as date) as created_date,
+        calendar_days.created_date,
         categories.category
 
-    from calendar
+    from calendar_days
     cross join categories
 
 ),
@@ -122,12 +95,15 @@ final as (
         category,
         feedback_count,
         negative_count,
-        case when feedback_count > 0 then round(1.0 * negative_count / feedback_count, 6) end as negative_share,
+        case
+            when feedback_count > 0 then round(1.0 * negative_count / feedback_count, 6)
+        end as negative_share,
         cast(sentiment_sum / nullif(scored_count, 0) as decimal(18, 6)) as mean_sentiment,
         rolling_days,
         rolling_feedback_count as rolling_7d_feedback_count,
         case
-            when rolling_feedback_count > 0 then round(1.0 * rolling_negative_count / rolling_feedback_count, 6)
+            when rolling_feedback_count > 0
+                then round(1.0 * rolling_negative_count / rolling_feedback_count, 6)
         end as rolling_7d_negative_share,
         cast(rolling_sentiment_sum / nullif(rolling_scored_count, 0) as decimal(18, 6))
             as rolling_7d_mean_sentiment

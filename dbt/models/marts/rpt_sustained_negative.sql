@@ -28,26 +28,42 @@ daily_sentiment as (
 
 ),
 
+-- each day of a feature paired with the feature's days up to it: the window's {{ window_days }} days and the two
+-- weeks before them
+day_pairs as (
+
+    select
+        this_day.created_date,
+        this_day.product_area,
+        recent.created_date as recent_date,
+        recent.volume,
+        recent.negative_count,
+        recent.created_date > {{ dbt.dateadd('day', -window_days, 'this_day.created_date') }} as is_in_window
+
+    from daily_sentiment as this_day
+    inner join daily_sentiment as recent
+        on this_day.product_area = recent.product_area
+        and this_day.created_date >= recent.created_date
+        and recent.created_date > {{ dbt.dateadd('day', -(window_days + 14), 'this_day.created_date') }}
+
+),
+
 windows as (
 
     select
-        day.created_date,
-        day.product_area,
-        sum(case when recent.created_date > {{ dbt.dateadd('day', -window_days, 'day.created_date') }} then recent.volume else 0 end) as window_volume,
-        sum(case when recent.created_date > {{ dbt.dateadd('day', -window_days, 'day.created_date') }} then recent.negative_count else 0 end) as window_negative,
-        min(case when recent.created_date > {{ dbt.dateadd('day', -window_days, 'day.created_date') }} then 1.0 * recent.negative_count / recent.volume end) as window_min_daily_share,
-        count(distinct case when recent.created_date > {{ dbt.dateadd('day', -window_days, 'day.created_date') }} then recent.created_date end) as window_days_with_data,
-        sum(case when recent.created_date <= {{ dbt.dateadd('day', -window_days, 'day.created_date') }} then recent.volume else 0 end) as before_volume,
-        sum(case when recent.created_date <= {{ dbt.dateadd('day', -window_days, 'day.created_date') }} then recent.negative_count else 0 end) as before_negative
+        created_date,
+        product_area,
+        sum(case when is_in_window then volume else 0 end) as window_volume,
+        sum(case when is_in_window then negative_count else 0 end) as window_negative,
+        min(case when is_in_window then 1.0 * negative_count / volume end) as window_min_daily_share,
+        count(distinct case when is_in_window then recent_date end) as window_days_with_data,
+        sum(case when not is_in_window then volume else 0 end) as before_volume,
+        sum(case when not is_in_window then negative_count else 0 end) as before_negative
 
-    from daily_sentiment as day
-    inner join daily_sentiment as recent
-        on day.product_area = recent.product_area
-        and recent.created_date <= day.created_date
-        and recent.created_date > {{ dbt.dateadd('day', -(window_days + 14), 'day.created_date') }}
+    from day_pairs
     group by
-        day.created_date,
-        day.product_area
+        created_date,
+        product_area
 
 ),
 

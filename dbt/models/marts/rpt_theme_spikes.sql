@@ -5,22 +5,9 @@
 
 with
 
-feedback as (
+theme_hours as (
 
-    select * from {{ ref('fct_feedback') }}
-
-),
-
-themed_feedback as (
-
-    select
-        created_date,
-        category,
-        product_area,
-        is_negative
-
-    from feedback
-    where is_enriched
+    select * from {{ ref('int_theme_hourly') }}
 
 ),
 
@@ -30,10 +17,10 @@ daily_volumes as (
         created_date,
         category,
         product_area,
-        count(*) as volume,
-        sum(case when is_negative then 1 else 0 end) as negative_count
+        cast(sum(feedback_count) as bigint) as volume,
+        sum(negative_count) as negative_count
 
-    from themed_feedback
+    from theme_hours
     group by
         created_date,
         category,
@@ -41,54 +28,18 @@ daily_volumes as (
 
 ),
 
-date_bounds as (
-
-    select
-        min(created_date) as first_date,
-        max(created_date) as last_date
-
-    from themed_feedback
-
-),
-
-calendar as (
-
-    select {{ date_series('first_date', 'last_date') }} as calendar_day
-    from date_bounds
-
-),
-
-calendar_days as (
-
-    select cast(calendar_day as date) as created_date
-    from calendar
-
-),
-
-daily_totals as (
-
-    select
-        calendar_days.created_date,
-        coalesce(sum(daily_volumes.volume), 0) as total_volume
-
-    from calendar_days
-    left join daily_volumes
-        on calendar_days.created_date = daily_volumes.created_date
-    group by calendar_days.created_date
-
-),
-
--- a day with no feedback at all is missing data (an export that did not arrive), not a quiet day: it is
--- left out of every baseline instead of counting as zero volume (rpt_data_gaps lists these days)
+-- the days with feedback: a day with none at all is missing data (an export that did not arrive), not a quiet
+-- day, so it is no row here and is left out of every baseline instead of counting as zero volume
+-- (rpt_data_gaps lists these days)
 data_days as (
 
     select
         created_date,
-        total_volume,
+        sum(volume) as total_volume,
         {{ day_of_week('created_date') }} as day_of_week
 
-    from daily_totals
-    where total_volume > 0
+    from daily_volumes
+    group by created_date
 
 ),
 
@@ -159,7 +110,7 @@ trailing_windows as (
     inner join theme_days as trailing_day
         on theme_day.category = trailing_day.category
         and theme_day.product_area is not distinct from trailing_day.product_area
-        and trailing_day.created_date < theme_day.created_date
+        and theme_day.created_date > trailing_day.created_date
         and trailing_day.created_date >= {{ dbt.dateadd('day', -trailing_days, 'theme_day.created_date') }}
 
 ),
