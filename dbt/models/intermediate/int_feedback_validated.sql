@@ -42,7 +42,7 @@ validated as (
             when parse_error is not null then 'malformed_record: ' || parse_error
             when source_record_id is null then 'missing_source_record_id'
             when channel is null then 'missing_channel'
-            when channel not in ('{{ accepted_channels | join("', '") }}')
+            when channel not in ('{{ accepted_channels | join("', '") }}')  -- noqa: LT05
                 then 'unknown_channel: ' || channel
             when feedback_text is null or feedback_text = '' then 'empty_text'
             when created_at_raw is null then 'missing_created_at'

@@ -53,7 +53,9 @@ bronze_counts as (
 
 bronze_rows_by_file as (
 
-    select file_checksum, count(*) as bronze_rows
+    select
+        file_checksum,
+        count(*) as bronze_rows
     from bronze
     group by file_checksum
 

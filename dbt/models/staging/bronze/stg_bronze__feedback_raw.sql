@@ -10,14 +10,18 @@
 
 with
 
+-- the files set aside (feedback_ops.ingest.parked_files): their rows go no further
+set_aside_files as (
+
+    select file_checksum from {{ source('bronze', 'parked_files') }}
+    where status in ('parked', 'dropped')
+
+),
+
 source as (
 
     select * from {{ source('bronze', 'feedback_raw') }}
-    -- the rows of a parked or dropped file (feedback_ops.ingest.parked_files) go no further
-    where file_checksum not in (
-        select file_checksum from {{ source('bronze', 'parked_files') }}
-        where status in ('parked', 'dropped')
-    )
+    where file_checksum not in (select set_aside_files.file_checksum from set_aside_files)
 
 ),
 
