@@ -625,7 +625,10 @@ def _validation_cases() -> list[HostileCase]:
         for n, value in enumerate(["not-a-date", "2025-13-45T10:00:00Z", "yesterday"], start=1)
     ]
     cases.append(
-        _jsonl_case(kind, "created_at that is no date", rows, [quarantined("invalid_created_at")] * 3)
+        # three of three rejected: the file breaks its contract (share and the parking minimum), so it is parked
+        _jsonl_case(
+            kind, "created_at that is no date", rows, [quarantined("invalid_created_at") + parked()] * 3
+        )
     )
     kind = "timezone_offsets"
     rows = [record(kind, 1, "Offset timestamp", _day(8), created_at=f"{_day(8).isoformat()}T10:00:00+05:30")]

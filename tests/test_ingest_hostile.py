@@ -256,6 +256,8 @@ def test_hostile_files_reach_silver_accounted_for_with_clean_text(hostile_silver
         "quarantined_rows": 3,
         "duplicate_rows": 0,
         "unbalanced_files": 0,
+        "parked_rows": 0,
+        "dropped_rows": 0,
         "is_balanced": True,
     }
 

@@ -535,6 +535,9 @@ class Settings:
         file_park_quarantine_share: a landing file with more than this share of its rows quarantined breaks its
             contract and is parked (``feedback_ops.ingest.parked_files``); the silver gate's ``quarantine_by_file``
             contract holds the same bound (``FEEDBACK_OPS_FILE_PARK_QUARANTINE_SHARE``, default 0.5).
+        file_park_min_rows: a file is parked only when at least this many of its rows are quarantined: one or two
+            bad records are evidence about those records, not about the file (a single-record drop of the urgent
+            lane is quarantined, not parked) (``FEEDBACK_OPS_FILE_PARK_MIN_ROWS``, default 3).
         max_parked_file_share: the silver gate stops the run when more than this share of the latest load's files
             (and at least two of them) is parked: a systematic breakage (``FEEDBACK_OPS_MAX_PARKED_FILE_SHARE``,
             default 0.5).
@@ -574,6 +577,7 @@ class Settings:
     fct_feedback_lookback_minutes: int = 60
     future_created_at_tolerance_hours: int = 24
     file_park_quarantine_share: float = 0.5
+    file_park_min_rows: int = 3
     max_parked_file_share: float = 0.5
     enrichment_backend: str = "local"
     llm: LanguageModelSettings = field(default_factory=LanguageModelSettings)
@@ -622,6 +626,7 @@ class Settings:
             ),
             future_created_at_tolerance_hours=_env_int("FEEDBACK_OPS_FUTURE_TOLERANCE_HOURS", 24),
             file_park_quarantine_share=_env_float("FEEDBACK_OPS_FILE_PARK_QUARANTINE_SHARE", 0.5),
+            file_park_min_rows=_env_int("FEEDBACK_OPS_FILE_PARK_MIN_ROWS", 3),
             max_parked_file_share=_env_float("FEEDBACK_OPS_MAX_PARKED_FILE_SHARE", 0.5),
             enrichment_backend=os.environ.get("FEEDBACK_OPS_ENRICHMENT_BACKEND", "local"),
             llm=LanguageModelSettings.from_env(),

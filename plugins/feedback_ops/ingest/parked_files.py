@@ -1,7 +1,7 @@
 """Parked files: one landing file that breaks its contract is set aside, and every other file flows on.
 
-A file breaks its contract when more than ``Settings.file_park_quarantine_share`` of its bronze rows are
-quarantined by silver (a semicolon-separated CSV, a CSV without a text column, binary bytes under a ``.jsonl``
+A file breaks its contract when more than ``Settings.file_park_quarantine_share`` of its bronze rows, and at
+least ``Settings.file_park_min_rows`` of them, are quarantined by silver (a semicolon-separated CSV, a CSV without a text column, binary bytes under a ``.jsonl``
 name: every row is rejected, and a whole file rejected is a changed or broken export, not a few bad rows).
 Right after silver is built (``pipeline.build_silver``) such a file is **parked**:
 
@@ -52,7 +52,7 @@ BROKEN_FILES_SQL = f"""
     left join silver.int_feedback_quarantined as q on q.bronze_row_id = b.bronze_row_id
     where b.{NOT_EXCLUDED}
     group by b.file_checksum, b.source_file
-    having count(q.bronze_row_id) > ? * count(*)
+    having count(q.bronze_row_id) > ? * count(*) and count(q.bronze_row_id) >= ?
     order by b.source_file, b.file_checksum
 """
 
@@ -156,9 +156,10 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def find_broken_files(warehouse: Warehouse, max_share: float) -> list[ParkedFile]:
-    """The files, not parked or dropped already, with more than ``max_share`` of their rows quarantined."""
-    rows = warehouse.query_df(BROKEN_FILES_SQL, [max_share]).to_dict("records")
+def find_broken_files(warehouse: Warehouse, max_share: float, min_rows: int = 1) -> list[ParkedFile]:
+    """The files, not parked or dropped already, with more than ``max_share`` of their rows quarantined, and at
+    least ``min_rows`` of them."""
+    rows = warehouse.query_df(BROKEN_FILES_SQL, [max_share, min_rows]).to_dict("records")
     found = []
     for row in rows:
         reasons = warehouse.query_df(REASONS_SQL, [row["file_checksum"]]).to_dict("records")

@@ -42,7 +42,10 @@ def park_broken_files(settings: Settings) -> list[ParkedFile]:
     with open_warehouse(settings) as warehouse:
         if not warehouse.table_exists("silver.int_feedback_quarantined"):
             return []
-        parked = park_files(warehouse, find_broken_files(warehouse, settings.file_park_quarantine_share))
+        broken = find_broken_files(
+            warehouse, settings.file_park_quarantine_share, settings.file_park_min_rows
+        )
+        parked = park_files(warehouse, broken)
         if parked:
             raise_health_signals(warehouse, settings, [parked_file_signal(file) for file in parked])
     return parked

@@ -52,6 +52,7 @@ QUARANTINE_BY_FILE_SQL = """
         select file_checksum from bronze.parked_files where status in ('parked', 'dropped')
     )
     group by b.source_file
+    having count(q.bronze_row_id) >= ?
     order by b.source_file
 """
 
@@ -176,7 +177,7 @@ def _silver(warehouse: Warehouse, settings: Settings) -> Reading:
     return {
         "int_feedback_deduplicated": _rows(warehouse, "silver", "int_feedback_deduplicated", {}),
         "reconciliation": reconciliation,
-        "quarantine_by_file": warehouse.query_df(QUARANTINE_BY_FILE_SQL),
+        "quarantine_by_file": warehouse.query_df(QUARANTINE_BY_FILE_SQL, [settings.file_park_min_rows]),
     }, {MAX_FILE_QUARANTINED_SHARE_PARAMETER: settings.file_park_quarantine_share}
 
 

@@ -355,7 +355,8 @@ QUARANTINE_BY_FILE = TableContract(
     stage="silver",
     table="quarantine_by_file",
     description=(
-        "One row per landing file not parked or dropped: how many of its bronze rows were quarantined. A file "
+        "One row per landing file not parked or dropped with at least the parking minimum of rows quarantined "
+        "(Settings.file_park_min_rows): how many of its bronze rows were quarantined. A file "
         "with a larger share than the threshold points at schema drift or a broken export: it is parked after "
         "the silver build (feedback_ops.ingest.parked_files), so one here means parking did not run."
     ),
