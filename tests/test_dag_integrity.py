@@ -12,8 +12,8 @@ import pytest
 
 from feedback_ops import pipeline
 from feedback_ops.cli import build_parser
-from feedback_ops.console import CommandError
 from feedback_ops.config import PROJECT_ROOT
+from feedback_ops.console import CommandError
 from feedback_ops.dag_defaults import alert_operators_on_failure
 
 DAGS_DIR = PROJECT_ROOT / "dags"
@@ -134,7 +134,8 @@ def test_the_dag_and_the_cli_run_the_one_stage_list(dagbag):
     assert [parser.parse_args(["run", "--stage", name]).stage for name in pipeline.STAGE_NAMES] == list(
         pipeline.STAGE_NAMES
     )
-    with pytest.raises(CommandError, match="invalid choice: 'gate'"):  # one line, exit 2 (feedback_ops.console)
+    # a usage error is one line, exit 2 (feedback_ops.console)
+    with pytest.raises(CommandError, match="invalid choice: 'gate'"):
         parser.parse_args(["run", "--stage", "gate"])
     with pytest.raises(ValueError, match="unknown stage 'gate'"):
         pipeline.run_stage("gate")
