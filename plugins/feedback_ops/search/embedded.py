@@ -13,8 +13,8 @@ indexing 2,400-4,600 units/s; figures and conditions in its docstring):
   transaction; everything derived from the documents records the generation it was built at, so a derived
   structure that missed a write (a crash, another process) is noticed and rebuilt, never trusted.
 - **BM25 from postings kept incrementally.** DuckDB's fts ``match_bm25`` macro scans every term occurrence of
-  the corpus per query (0.4 s at 100k), and its index can only be rebuilt over every document (what every
-  sync did, so a few new records paid for re-tokenizing the whole history). ``refresh`` tokenizes only the
+  the corpus per query (0.4 s at 100k), and its index can only be rebuilt over every document (so every
+  sync of a few new records would re-tokenize the whole history). ``refresh`` tokenizes only the
   documents written since the last refresh and drops the postings of removed or replaced ones
   (``bm25_terms``: term frequency per (term, unit); ``bm25_docs``: length per unit; ``bm25_dict``), with
   fts's own tokenizer macro and stopword list (built once, while the table is empty); a query loads the
@@ -27,21 +27,21 @@ indexing 2,400-4,600 units/s; figures and conditions in its docstring):
   filter goes into the search as a bitmap of allowed keys, so it is applied while scanning (no over-fetch that
   can come back short). When the filter leaves at most ``exact_scan_rows`` candidates every list is probed (an
   exact ranking); otherwise ``IVF_PROBE_FRACTION`` of the lists, more for a narrower filter, and four times
-  more while fewer than the wanted candidates were found. A small index ranks in DuckDB with an exact scan, as
-  before (DuckDB reads every array it scans: 0.7 s for 15k of 100k units). DuckDB's own HNSW (``vss``) is not
+  more while fewer than the wanted candidates were found. A small index ranks in DuckDB with an exact scan
+  (DuckDB reads every array it scans: 0.7 s for 15k of 100k units). DuckDB's own HNSW (``vss``) is not
   used: it applies WHERE after the index returns its top k (filtered queries come back short) and its
   persistence is experimental, without WAL recovery; an HNSW build (usearch) ran at ~1,000 vectors/s on this
   machine, where the IVF adds 100k in a second.
 - **Filters from memory.** The filterable columns (all but ``feedback_id``) are held as integer codes indexed
   by key, loaded once per generation, so a filter becomes a numpy mask (~10 ms at 1M, where fetching the
-  matching keys from DuckDB took ~50-100 ms); a ``feedback_id`` filter (one message's units) is asked of
+  matching keys from DuckDB takes ~50-100 ms); a ``feedback_id`` filter (one message's units) is asked of
   DuckDB. Hits are read back by key through an index on ``vector_key``.
 - **The sidecar is disposable, and writes do not rewrite it.** ``<file>.ivf`` is written to a temporary name
   and renamed, then ``<file>.ivf.json`` records the generation, count and next key it holds. A write does not
   touch it: it records the vector keys it removed or replaced in ``ivf_removed`` (same transaction), and its
   new vectors have keys from ``next_key`` on. Whoever needs the IVF loads the sidecar and catches up: removes
   the keys logged after the sidecar's generation, adds the documents keyed from its next key (rewriting the
-  ~290 MB sidecar of 374k units on every sync made a 1k-record sync pay for the whole index, twice: read and
+  ~290 MB sidecar of 374k units on every sync would make a 1k-record sync pay for the whole index, twice: read and
   write). The sidecar is rewritten when what it misses passes ``IVF_COMPACT_SHARE`` of the index (then the log
   is trimmed), or grew past twice what its lists were trained on (retrained). A sidecar that is missing,
   corrupt, of another file or older than the log is rebuilt from the ``documents`` table; so is one whose
