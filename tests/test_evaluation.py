@@ -362,10 +362,9 @@ def test_evaluate_batches_every_record_and_records_versions(golden: GoldenSet) -
 
 
 def test_a_baseline_of_another_golden_version_is_refused_unless_replaced(
-    golden: GoldenSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    golden: GoldenSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import feedback_ops.enrich.backends as backends
-    from feedback_ops.evaluation.baseline import BaselineMismatchError
 
     baseline = tmp_path / "baseline_local.json"
     monkeypatch.setattr(backends, "make_enricher", lambda settings, backend=None: OracleEnricher(golden))
@@ -374,7 +373,10 @@ def test_a_baseline_of_another_golden_version_is_refused_unless_replaced(
     baseline.write_text(
         json.dumps({**stale, "golden_sha256": "0" * 64, "golden_version": "0"}), encoding="utf-8"
     )
-    with pytest.raises(BaselineMismatchError):
-        main(["eval", "--out", str(tmp_path / "b"), "--baseline", str(baseline)])
+    capsys.readouterr()
+    # refused: one line on stderr naming the mismatch, exit 2 (feedback_ops.cli), no traceback
+    assert main(["eval", "--out", str(tmp_path / "b"), "--baseline", str(baseline)]) == 2
+    refused = capsys.readouterr().err.strip().splitlines()
+    assert len(refused) == 1 and refused[0].startswith("error:") and "golden" in refused[0], refused
     assert main(["eval", "--out", str(tmp_path / "c"), "--baseline", str(baseline), "--update-baseline"]) == 0
     assert json.loads(baseline.read_text(encoding="utf-8"))["golden_sha256"] == golden.sha256

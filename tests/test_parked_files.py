@@ -140,7 +140,9 @@ def test_a_broken_file_is_parked_and_every_other_file_flows_on(one_bad_file: Set
 def test_a_row_that_repeated_a_parked_files_record_is_kept_instead(settings: Settings) -> None:
     # sorts before chats.jsonl, so before parking its copy of C-1 is the kept row and chats' C-1 a duplicate
     c1 = (settings.landing_dir / "chats.jsonl").read_text(encoding="utf-8").splitlines()[0]
-    (settings.landing_dir / "a_broken.jsonl").write_text(f"{c1}\nnot json\n[1, 2]\n", encoding="utf-8")
+    (settings.landing_dir / "a_broken.jsonl").write_text(
+        f"{c1}\nnot json\n[1, 2]\n{{broken\n", encoding="utf-8"
+    )
 
     built = run_to_silver(settings)
 
@@ -155,7 +157,7 @@ def test_a_row_that_repeated_a_parked_files_record_is_kept_instead(settings: Set
     ) == [(0,)]
     counts = reconciliation(settings)
     assert (counts["silver_rows"], counts["quarantined_rows"], counts["duplicate_rows"]) == (10, 8, 2)
-    assert counts["parked_rows"] == 3 and bool(counts["is_balanced"])
+    assert counts["parked_rows"] == 4 and bool(counts["is_balanced"])
     assert pipeline.check_gate("silver", settings)["success"]
 
 

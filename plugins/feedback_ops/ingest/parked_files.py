@@ -46,13 +46,25 @@ PIPELINE_ACTOR = "pipeline"
 
 NOT_EXCLUDED = "file_checksum not in (select file_checksum from bronze.parked_files where status in ('parked', 'dropped'))"
 
+WHOLE_FILE_ERRORS = ("binary_file", "encoding_error", "unsupported_compression", "read_error")
+"""``parse_error`` reasons of the one bronze row that stands for a file no reader could open
+(``feedback_ops.ingest.parsing.unreadable_file``): such a file is parked whatever its row count."""
+WHOLE_FILE_FAILED = (
+    "sum(case when {alias}parse_error is not null and ({tests}) then 1 else 0 end) > 0".format(
+        alias="{alias}",
+        tests=" or ".join(f"{{alias}}parse_error like '{reason}:%'" for reason in WHOLE_FILE_ERRORS),
+    )
+)
+"""SQL: whether a group of bronze rows (``{alias}`` their table's alias and a dot) holds a whole-file failure."""
+
 BROKEN_FILES_SQL = f"""
     select b.file_checksum, b.source_file, count(*) as total_rows, count(q.bronze_row_id) as quarantined_rows
     from bronze.feedback_raw as b
     left join silver.int_feedback_quarantined as q on q.bronze_row_id = b.bronze_row_id
     where b.{NOT_EXCLUDED}
     group by b.file_checksum, b.source_file
-    having count(q.bronze_row_id) > ? * count(*) and count(q.bronze_row_id) >= ?
+    having count(q.bronze_row_id) > ? * count(*)
+        and (count(q.bronze_row_id) >= ? or {WHOLE_FILE_FAILED.format(alias="b.")})
     order by b.source_file, b.file_checksum
 """
 
@@ -158,7 +170,7 @@ def _now() -> datetime:
 
 def find_broken_files(warehouse: Warehouse, max_share: float, min_rows: int = 1) -> list[ParkedFile]:
     """The files, not parked or dropped already, with more than ``max_share`` of their rows quarantined, and at
-    least ``min_rows`` of them."""
+    least ``min_rows`` of them (or no reader could open the file: ``WHOLE_FILE_ERRORS``)."""
     rows = warehouse.query_df(BROKEN_FILES_SQL, [max_share, min_rows]).to_dict("records")
     found = []
     for row in rows:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from feedback_ops.config import Settings
+from feedback_ops.ingest.parked_files import WHOLE_FILE_FAILED
 from feedback_ops.quality.suites import CONTRACTS
 from feedback_ops.quality.validated_rows import UnvalidatedRows, read_unvalidated, validates_row_by_row
 from feedback_ops.warehouse.base import Warehouse
@@ -40,7 +41,7 @@ from feedback_ops.warehouse.base import Warehouse
 if TYPE_CHECKING:
     import pandas as pd
 
-QUARANTINE_BY_FILE_SQL = """
+QUARANTINE_BY_FILE_SQL = f"""
     select
         b.source_file,
         count(*) as bronze_rows,
@@ -52,7 +53,7 @@ QUARANTINE_BY_FILE_SQL = """
         select file_checksum from bronze.parked_files where status in ('parked', 'dropped')
     )
     group by b.source_file
-    having count(q.bronze_row_id) >= ?
+    having count(q.bronze_row_id) >= ? or {WHOLE_FILE_FAILED.format(alias="b.")}
     order by b.source_file
 """
 
