@@ -63,6 +63,18 @@ ENRICHMENT_BACKENDS = ("local", "azure_openai", "openai_compatible")
 any endpoint speaking the OpenAI chat-completions API (``base_url``)."""
 
 
+def enrichment_backend_name(settings: Settings, backend: str | None = None) -> str:
+    """``backend``, or the configured one (``settings.enrichment_backend``), checked against ``ENRICHMENT_BACKENDS``.
+
+    Raises:
+        ValueError: an unknown backend name.
+    """
+    name = backend or settings.enrichment_backend
+    if name not in ENRICHMENT_BACKENDS:
+        raise ValueError(f"unknown enrichment backend {name!r}; expected one of {ENRICHMENT_BACKENDS}")
+    return name
+
+
 def _env_float(name: str, default: float) -> float:
     value = os.environ.get(name)
     return float(value) if value else default

@@ -8,7 +8,7 @@ cannot drift apart. Heavy imports stay inside the functions so that importing th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -101,10 +101,10 @@ def check_gate(stage: str, settings: Settings | None = None) -> dict[str, Any]:
     }
 
 
-def build_silver(settings: Settings | None = None) -> dict[str, Any]:
+def build_silver(settings: Settings | None = None, *, extra_args: Sequence[str] = ()) -> dict[str, Any]:
     """dbt: staging and intermediate models (typed, normalized, deduplicated, quarantined); incremental, see
     ``transform.dbt_runner.silver_refresh_args``. Then every file that broke its contract is parked
-    (``park_and_rebuild``)."""
+    (``park_and_rebuild``). ``extra_args`` go to ``dbt build`` (the urgent lane leaves out the unit tests)."""
     from feedback_ops.transform.dbt_runner import dbt_vars, run_dbt, silver_refresh_args
 
     settings = settings or get_settings()
@@ -115,7 +115,7 @@ def build_silver(settings: Settings | None = None) -> dict[str, Any]:
             settings,
             select="tag:silver",
             dbt_vars=dbt_vars(settings),
-            extra_args=silver_refresh_args(settings),
+            extra_args=[*extra_args, *silver_refresh_args(settings)],
         ).as_dict()
 
     return park_and_rebuild(settings, build)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from feedback_ops.config import ENRICHMENT_BACKENDS, Settings
+from feedback_ops.config import Settings, enrichment_backend_name
 from feedback_ops.embed.base import Embedder
 from feedback_ops.enrich.outcomes import EnrichmentBatch, QuarantinedRecord
 from feedback_ops.enrich.schemas import EnrichmentResult, FeedbackItem
@@ -46,9 +46,7 @@ def make_enricher(settings: Settings, backend: str | None = None) -> Any:
     Raises:
         ValueError: an unknown backend name.
     """
-    name = backend or settings.enrichment_backend
-    if name not in ENRICHMENT_BACKENDS:
-        raise ValueError(f"unknown enrichment backend {name!r}; expected one of {ENRICHMENT_BACKENDS}")
+    name = enrichment_backend_name(settings, backend)
     if name == "local":
         from feedback_ops.enrich.local import LocalEnricher
 

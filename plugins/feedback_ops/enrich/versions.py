@@ -11,7 +11,7 @@ loaded. ``tests/test_enrichment_versions.py`` holds it equal to what each built 
 
 from __future__ import annotations
 
-from feedback_ops.config import ENRICHMENT_BACKENDS, Settings
+from feedback_ops.config import Settings, enrichment_backend_name
 
 
 def current_enrichment_version(settings: Settings, backend: str | None = None) -> str:
@@ -20,9 +20,7 @@ def current_enrichment_version(settings: Settings, backend: str | None = None) -
     Raises:
         ValueError: an unknown backend name.
     """
-    name = backend or settings.enrichment_backend
-    if name not in ENRICHMENT_BACKENDS:
-        raise ValueError(f"unknown enrichment backend {name!r}; expected one of {ENRICHMENT_BACKENDS}")
+    name = enrichment_backend_name(settings, backend)
     if name == "local":
         return _local_enrichment_version(settings)
     return _cloud_enrichment_version(settings, name)

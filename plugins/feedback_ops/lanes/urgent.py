@@ -84,21 +84,11 @@ def build_silver(settings: Settings | None = None) -> dict[str, Any]:
     that broke its contract is parked as in the main DAG (``pipeline.park_and_rebuild``): none of its rows is
     screened. The pipeline's dbt vars, so dbt reuses the project the main DAG parsed instead of parsing it
     again."""
-    from feedback_ops.pipeline import park_and_rebuild
-    from feedback_ops.transform.dbt_runner import dbt_vars, run_dbt, silver_refresh_args
+    from feedback_ops import pipeline
 
-    settings = settings or get_settings()
-
-    def build() -> dict[str, Any]:
-        return run_dbt(
-            "build",
-            settings,
-            select="tag:silver",
-            dbt_vars=dbt_vars(settings),
-            extra_args=["--exclude-resource-type", "unit_test", *silver_refresh_args(settings)],
-        ).as_dict()
-
-    return park_and_rebuild(settings, build)
+    return pipeline.build_silver(
+        settings or get_settings(), extra_args=["--exclude-resource-type", "unit_test"]
+    )
 
 
 def screen_enrich_alert(files: list[str], settings: Settings | None = None) -> dict[str, Any]:
