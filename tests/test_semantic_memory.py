@@ -278,12 +278,17 @@ def test_a_growing_cluster_of_uncovered_feedback_is_an_emerging_theme(tmp_path):
     warehouse.ensure_schema()
     warehouse.execute("create schema if not exists silver")
     warehouse.execute(
-        "create table silver.int_feedback_deduplicated as select * from (values ('x', timestamp '2026-11-01')) "
-        "t(feedback_id, created_at) where false"
+        "create table silver.int_feedback_deduplicated as select * from "
+        "(values ('x', timestamp '2026-11-01', timestamp '2026-11-01')) t(feedback_id, created_at, ingested_at) "
+        "where false"
     )
+    loaded_at = datetime(
+        2026, 11, 21
+    )  # every record loaded after it was written: data time is its created_at
     for (feedback_id, text, created_at), vector in zip(rows, vectors, strict=True):
         warehouse.execute(
-            "insert into silver.int_feedback_deduplicated values (?, ?)", [feedback_id, created_at]
+            "insert into silver.int_feedback_deduplicated values (?, ?, ?)",
+            [feedback_id, created_at, loaded_at],
         )
         warehouse.append(
             "enrichment.feedback_enrichment",
