@@ -18,10 +18,14 @@ set_aside_files as (
 
 ),
 
+-- an anti-join, not `not in`: a null in either column can never drop every row
 source as (
 
-    select * from {{ source('bronze', 'feedback_raw') }}
-    where file_checksum not in (select set_aside_files.file_checksum from set_aside_files)
+    select feedback_raw.*
+    from {{ source('bronze', 'feedback_raw') }} as feedback_raw
+    left join set_aside_files
+        on feedback_raw.file_checksum = set_aside_files.file_checksum
+    where set_aside_files.file_checksum is null
 
 ),
 
